@@ -1,13 +1,42 @@
 // meterbridge: m3ter bills -> Azure Marketplace metered usage.
 #include <cstdio>
 #include <string_view>
+#include <vector>
+
+#include "commands.hpp"
+
+namespace {
+
+constexpr const char* kUsage =
+    "usage: meterbridge <command> [options]\n"
+    "\n"
+    "commands:\n"
+    "  serve [--config FILE]                 run the daemon (MB_CONFIG when --config is absent)\n"
+    "  check-config --config FILE            validate a config, print it with secrets masked\n"
+    "  sandbox --listen 127.0.0.1:PORT [--state FILE] [--client-secret S] [--catalog FILE]\n"
+    "                                        run the standalone Azure Marketplace sandbox\n"
+    "  help [COMMAND]                        show this help\n"
+    "  --version                             print the version\n";
+
+}  // namespace
 
 int main(int argc, char** argv) {
-    const std::string_view command = argc > 1 ? argv[1] : "help";
-    if (command == "--version") {
+    std::vector<std::string_view> args(argv + 1, argv + argc);
+    const std::string_view command = args.empty() ? "help" : args.front();
+    const meterbridge::app::Args rest(args.data() + (args.empty() ? 0 : 1), args.empty() ? 0 : args.size() - 1);
+
+    if (command == "--version" || command == "version") {
         std::printf("meterbridge %s\n", METERBRIDGE_VERSION);
         return 0;
     }
-    std::printf("usage: meterbridge serve|check-config|sandbox|help|--version\n");
-    return command == "help" ? 0 : 2;
+    if (command == "serve") return meterbridge::app::serve_command(rest);
+    if (command == "check-config") return meterbridge::app::check_config_command(rest);
+    if (command == "sandbox") return meterbridge::app::sandbox_command(rest);
+    if (command == "help" || command == "--help" || command == "-h") {
+        std::fputs(kUsage, stdout);
+        return 0;
+    }
+    std::fprintf(stderr, "meterbridge: unknown command '%.*s'\n%s", static_cast<int>(command.size()), command.data(),
+                 kUsage);
+    return 2;
 }

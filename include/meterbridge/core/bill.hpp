@@ -72,13 +72,14 @@ struct Bill {
 enum class BillEventKind { Created, Updated, Deleted, Other };
 
 // One webhook delivery, decoded. Either `bill` is set, or only `bill_id` is
-// known and the bill must be fetched from the m3ter API.
+// known and the bill must be fetched from the m3ter API. For kind == Other
+// both may be empty: an unknown event that carries no bill is no error.
 struct BillEvent {
     std::string event_id;    // envelope "id"; empty for a bare Bill body
     std::string event_name;  // as received, e.g. "billing.bill.created"; empty for a bare Bill
     BillEventKind kind = BillEventKind::Other;
     std::optional<Instant> event_time;
-    std::string bill_id;        // always set
+    std::string bill_id;        // set unless kind == Other and no bill was found
     std::optional<Bill> bill;   // absent when the body carried only the bill id
 
     bool needs_fetch() const { return !bill.has_value(); }
@@ -88,7 +89,17 @@ struct BillEvent {
 // full JSON path of the offending field in Error::field, e.g.
 // "lineItems[3].subtotal" for a bare Bill, or
 // "m3terEvent.eventData.new.lineItems[3].subtotal" inside an envelope.
-// For kind == Other the bill is still located and validated when present.
+//
+// A body with "eventName" is an envelope; the bill sits at the first object of
+// m3terEvent.eventData.new, m3terEvent.eventData.old (a deletion may carry only
+// the last state), m3terEvent.eventData, m3terEvent. Any other body is a bare
+// Bill, decoded with kind Updated (a new version to upsert). An object with
+// "id" but neither "lineItems" nor "accountId" is a reference: bill_id only.
+// For billing.bill.created/updated/deleted a missing bill is an error naming
+// the field. For kind == Other the bill is still located and validated when
+// present (an object with "lineItems", or a reference); anything else there is
+// taken for another m3ter entity and ignored: bill_id empty, bill absent.
+// JSON null counts as absent for every field.
 Result<BillEvent> parse_bill_event(const Json& body);
 
 // Decodes one Bill object (e.g. from the m3ter API); `path` prefixes field

@@ -7,7 +7,8 @@
 namespace meterbridge {
 namespace {
 
-using Wide = __int128;  // intermediate width: 10^18 * int64 still fits
+// Intermediate width: 10^18 * int64 still fits. __extension__ keeps -Wpedantic quiet.
+__extension__ typedef __int128 Wide;
 
 constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
 constexpr std::int64_t kInt64Min = std::numeric_limits<std::int64_t>::min();

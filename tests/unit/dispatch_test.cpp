@@ -1,0 +1,121 @@
+#include "meterbridge/core/dispatch.hpp"
+
+#include <gtest/gtest.h>
+
+namespace meterbridge {
+namespace {
+
+Instant at(std::string_view text) { return parse_iso8601(text).value(); }
+
+OutboxEvent event(std::int64_t id, std::string_view slot, EventState state = EventState::Planned,
+                  std::int64_t quantity = 10) {
+    OutboxEvent e;
+    e.id = id;
+    e.request = UsageEventRequest{"sub-" + std::to_string(id), "gold", "compute", quantity, at(slot)};
+    e.state = state;
+    e.shares = {EventShare{ShareKey{"int-1", "bill-1", e.request.resource_id, "compute"}, quantity}};
+    e.next_attempt_at = at(slot);
+    return e;
+}
+
+UsageEventResult result(UsageEventStatus status) {
+    UsageEventResult r;
+    r.status = status;
+    r.status_text = std::string(to_string(status));
+    return r;
+}
+
+TEST(Dispatch, BatchesHoldAtMost25EventsOldestSlotFirst) {
+    std::vector<OutboxEvent> events;
+    for (int i = 0; i < 60; ++i) events.push_back(event(100 - i, i % 2 ? "2026-01-01T08:00:00Z" : "2026-01-01T09:00:00Z"));
+    events.push_back(event(7, "2026-01-01T09:00:00Z", EventState::Accepted));
+    events.push_back(event(8, "2026-01-01T09:00:00Z", EventState::Rejected));
+    OutboxEvent later = event(9, "2026-01-01T09:00:00Z");
+    later.next_attempt_at = at("2026-01-01T11:00:00Z");
+    events.push_back(later);
+    const auto batches = plan_batches(events, at("2026-01-01T10:00:00Z"));
+    ASSERT_EQ(batches.size(), 3u);
+    EXPECT_EQ(batches[0].size(), 25u);
+    EXPECT_EQ(batches[1].size(), 25u);
+    EXPECT_EQ(batches[2].size(), 10u);
+    EXPECT_EQ(batches[0][0], 41);  // the 08:00 slot with the lowest id
+    std::set<std::int64_t> seen;
+    for (const auto& b : batches) seen.insert(b.begin(), b.end());
+    EXPECT_EQ(seen.size(), 60u);
+    EXPECT_FALSE(seen.contains(7) || seen.contains(8) || seen.contains(9));
+}
+
+TEST(Dispatch, StaleEventsExpireOrBecomeUnresolved) {
+    const Instant now = at("2026-01-02T08:56:00Z");
+    EXPECT_EQ(stale_action(event(1, "2026-01-01T09:00:00Z"), now), StaleAction::Expire);
+    EXPECT_EQ(stale_action(event(1, "2026-01-01T09:00:00Z", EventState::Sending), now), StaleAction::Unresolve);
+    EXPECT_EQ(stale_action(event(1, "2026-01-01T09:00:00Z", EventState::Accepted), now), StaleAction::None);
+    EXPECT_EQ(stale_action(event(1, "2026-01-01T09:00:00Z"), at("2026-01-02T08:54:59Z")), StaleAction::None);
+    EXPECT_TRUE(plan_batches(std::vector{event(1, "2026-01-01T09:00:00Z")}, now).empty());
+}
+
+TEST(Dispatch, EachAzureStatusHasItsDecision) {
+    const OutboxEvent e = event(1, "2026-01-01T09:00:00Z", EventState::Sending, 50);
+    UsageEventResult accepted = result(UsageEventStatus::Accepted);
+    accepted.usage_event_id = "u-1";
+    accepted.message_time = "2026-01-01T10:00:01.123Z";
+    auto d = decide_event(e, accepted);
+    EXPECT_EQ(d.kind, EventDecision::Kind::Accept);
+    EXPECT_EQ(d.usage_event_id, "u-1");
+
+    UsageEventResult duplicate = result(UsageEventStatus::Duplicate);
+    duplicate.accepted_message = AcceptedMessage{"u-0", Decimal::parse("50.0").value(), "t", "gold"};
+    d = decide_event(e, duplicate);
+    EXPECT_EQ(d.kind, EventDecision::Kind::Accept);  // our own earlier send
+    EXPECT_EQ(d.usage_event_id, "u-0");
+    duplicate.accepted_message->quantity = Decimal::parse("49.0").value();
+    d = decide_event(e, duplicate);
+    EXPECT_EQ(d.kind, EventDecision::Kind::Conflict);
+    EXPECT_NE(d.error_message.find("49"), std::string::npos);
+
+    EXPECT_EQ(decide_event(e, result(UsageEventStatus::Expired)).kind, EventDecision::Kind::Expire);
+    for (auto status : {UsageEventStatus::ResourceNotFound, UsageEventStatus::ResourceNotAuthorized,
+                        UsageEventStatus::InvalidDimension, UsageEventStatus::InvalidQuantity,
+                        UsageEventStatus::BadArgument, UsageEventStatus::Error, UsageEventStatus::Unrecognized}) {
+        const auto r = decide_event(e, result(status));
+        EXPECT_EQ(r.kind, EventDecision::Kind::Reject);
+        EXPECT_EQ(r.error_code, to_string(status));
+    }
+}
+
+TEST(Dispatch, RequeuedUnitsStartFromTheRightHour) {
+    OutboxEvent e = event(1, "2026-01-01T09:00:00Z", EventState::Sending, 50);
+    e.shares = {EventShare{ShareKey{"i", "b1", "sub-1", "compute"}, 20}, EventShare{ShareKey{"i", "b2", "sub-1", "compute"}, 30}};
+    const Instant now = at("2026-01-01T13:10:00Z");
+    auto conflict = requeue_units(e, EventState::Conflict, now);
+    ASSERT_EQ(conflict.size(), 2u);
+    EXPECT_EQ(conflict[0].units + conflict[1].units, 50);
+    EXPECT_EQ(conflict[0].slot_hint, at("2026-01-01T10:00:00Z"));
+    EXPECT_EQ(conflict[0].ready_at, now);
+    EXPECT_EQ(requeue_units(e, EventState::Expired, now)[0].slot_hint, at("2026-01-01T13:00:00Z"));
+    EXPECT_EQ(requeue_units(e, EventState::Requeued, now)[0].slot_hint, at("2026-01-01T09:00:00Z"));
+}
+
+TEST(Dispatch, BackoffGrowsWithJitterAndHonoursRetryAfter) {
+    const Instant now = at("2026-01-01T09:00:00Z");
+    EXPECT_EQ(next_attempt_at(1, std::nullopt, now, 0), now + seconds{1});
+    EXPECT_EQ(next_attempt_at(1, std::nullopt, now, 1000), now + seconds{2});
+    EXPECT_EQ(next_attempt_at(3, std::nullopt, now, 0), now + seconds{4});
+    EXPECT_EQ(next_attempt_at(40, std::nullopt, now, 0), now + minutes{5});
+    EXPECT_LE(next_attempt_at(40, std::nullopt, now, ~0ULL), now + minutes{10});
+    EXPECT_EQ(next_attempt_at(1, seconds{30}, now, 0), now + seconds{30});
+}
+
+TEST(Dispatch, StatesRoundTripAndOccupySlots) {
+    for (auto s : {EventState::Planned, EventState::Sending, EventState::Accepted, EventState::Conflict,
+                   EventState::Expired, EventState::Rejected, EventState::Requeued, EventState::Cancelled,
+                   EventState::Unresolved}) {
+        EXPECT_EQ(event_state_from(to_string(s)), s);
+    }
+    EXPECT_TRUE(occupies_slot(EventState::Conflict));
+    EXPECT_FALSE(occupies_slot(EventState::Rejected));
+    EXPECT_FALSE(event_state_from("bogus").has_value());
+}
+
+}  // namespace
+}  // namespace meterbridge

@@ -1,0 +1,77 @@
+#pragma once
+// A blocking HTTP/1.1 client on Boost.Beast + OpenSSL (kept out of this
+// header). Each send() runs the exchange to completion on the calling thread,
+// with deadlines; idle keep-alive connections are pooled per scheme/host/port.
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "meterbridge/core/result.hpp"
+#include "meterbridge/core/time.hpp"
+#include "meterbridge/net/http_types.hpp"
+
+namespace meterbridge::net {
+
+// Error codes of a failed send(). The distinction is what lets callers avoid
+// double-sending: after kNotSent the server cannot have seen the request.
+inline constexpr std::string_view kNotSent = "not_sent";                // DNS, connect, TLS failed; request not fully written
+inline constexpr std::string_view kOutcomeUnknown = "outcome_unknown";  // fully written, then timeout/reset/EOF/garbage
+inline constexpr std::string_view kInvalidRequest = "invalid_request";  // bad URL, plain http to a non-loopback host
+
+struct HttpRequestSpec {
+    std::string method = "GET";
+    std::string url;  // http://loopback-host... or https://...
+    Headers headers;  // Host, Content-Length and Connection are set by the client
+    std::string body;
+    std::optional<Duration> read_timeout;  // overrides HttpClientOptions::read_timeout
+};
+
+struct HttpExchangeResult {
+    int status = 0;
+    Headers headers;
+    std::string body;
+    bool reused_connection = false;
+};
+
+// The seam for tests and for logging wrappers. Implementations are thread-safe.
+class HttpTransport {
+public:
+    virtual ~HttpTransport() = default;
+    virtual Result<HttpExchangeResult> send(const HttpRequestSpec& request) = 0;
+};
+
+struct HttpClientOptions {
+    Duration connect_timeout = std::chrono::seconds(10);  // DNS + TCP + TLS handshake
+    Duration read_timeout = std::chrono::seconds(30);     // from the first byte written to the last byte read
+    std::string ca_file;  // PEM CA bundle to trust; empty: the system store
+    std::size_t max_response_bytes = 8 * 1024 * 1024;
+    Duration max_idle = std::chrono::seconds(30);  // pooled connections idle longer are closed, not reused
+    std::size_t max_idle_per_host = 4;
+};
+
+// HTTPS requires TLS 1.2 or later, verifies the certificate chain and the
+// host name (DNS name or IP address), and sends SNI for DNS names. Plain http
+// is refused unless the host is loopback. Thread-safe: concurrent send()s use
+// different connections.
+class HttpClient final : public HttpTransport {
+public:
+    // Throws std::runtime_error if the TLS context cannot be set up (e.g. an
+    // unreadable ca_file): a start-up error.
+    explicit HttpClient(HttpClientOptions options = {});
+    ~HttpClient() override;
+    HttpClient(const HttpClient&) = delete;
+    HttpClient& operator=(const HttpClient&) = delete;
+
+    Result<HttpExchangeResult> send(const HttpRequestSpec& request) override;
+
+    std::size_t idle_connections() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace meterbridge::net

@@ -102,7 +102,7 @@ Result<ExternalMapping> parse_external_mapping(const Json& object, std::string_v
         for (const std::string_view allowed : kMappingKeys) known = known || key == allowed;
         if (!known) {
             const std::string field = join_path(path, key);
-            return make_error("unknown_field", "unknown key " + field, field);
+            return make_error("unknown_field", field + ": unknown key", field);
         }
     }
 

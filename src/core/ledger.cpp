@@ -101,4 +101,13 @@ RecalculationPlan plan_recalculation(std::span<const KeyBalance> balances, std::
     return plan;
 }
 
+RecalculationPlan plan_reconciliation(std::span<const KeyBalance> balances, Instant now, const SlotPolicy& policy) {
+    std::vector<UsageTarget> targets;
+    for (const KeyBalance& b : balances) {
+        targets.push_back(UsageTarget{b.key.integration_id, b.key.bill_id, b.key.resource_id, b.plan_id, b.key.dimension,
+                                      b.target, Decimal{}});
+    }
+    return plan_recalculation(balances, targets, now, policy);
+}
+
 }  // namespace meterbridge

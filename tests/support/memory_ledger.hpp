@@ -98,13 +98,21 @@ public:
         }
     }
 
-    // The event's units leave it and are queued again.
-    void supersede(OutboxEvent& e, EventState state, Instant now) {
-        for (auto p : requeue_units(e, state, now)) {
-            p.id = next_id_++;
-            pending.push_back(std::move(p));
+    // Moves an event to `state`. Units of superseded events are queued again;
+    // then every bill the event carried is reconciled with its targets, since
+    // units leaving "in flight" may now be over-reported.
+    void settle(std::int64_t event_id, EventState state, Instant now, const SlotPolicy& policy) {
+        OutboxEvent& e = event(event_id);
+        if (state == EventState::Conflict || state == EventState::Expired || state == EventState::Requeued) {
+            for (auto p : requeue_units(e, state, now)) {
+                p.id = next_id_++;
+                pending.push_back(std::move(p));
+            }
         }
         e.state = state;
+        std::set<std::pair<std::string, std::string>> bills;
+        for (const auto& s : e.shares) bills.insert({s.key.integration_id, s.key.bill_id});
+        for (const auto& [integration, bill] : bills) apply(plan_reconciliation(balances(integration, bill), now, policy));
     }
 
     OutboxEvent& event(std::int64_t id) {

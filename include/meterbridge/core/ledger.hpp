@@ -114,4 +114,9 @@ struct RecalculationPlan {
 RecalculationPlan plan_recalculation(std::span<const KeyBalance> balances, std::span<const UsageTarget> targets,
                                      Instant now, const SlotPolicy& policy);
 
+// The same, against the targets the balances already hold. Run it for every
+// key whose units came back from a superseded event (conflict, expiry, ops
+// retry): units that were over-reported meanwhile must not be sent again.
+RecalculationPlan plan_reconciliation(std::span<const KeyBalance> balances, Instant now, const SlotPolicy& policy);
+
 }  // namespace meterbridge

@@ -1,0 +1,146 @@
+#pragma once
+// The rules and state of the Azure sandbox (SPEC §7), without sockets: Entra
+// token endpoints, usageEvent, batchUsageEvent, usageEvents, and the fault
+// queue. Every method takes "now" from the caller. Thread-safe.
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "meterbridge/core/decimal.hpp"
+#include "meterbridge/core/exact_json.hpp"
+#include "meterbridge/core/result.hpp"
+#include "meterbridge/core/time.hpp"
+#include "meterbridge/net/http_types.hpp"
+
+namespace meterbridge::azure {
+
+// Optional catalog: which resources exist, on which plan, with which dimensions.
+struct CatalogSubscription {
+    std::string resource_id;
+    std::string plan_id;
+    std::string azure_subscription_id;
+    std::string offer_id;
+};
+struct CatalogPlan {
+    std::string plan_id;
+    std::vector<std::string> dimensions;
+};
+struct SandboxCatalog {
+    std::vector<CatalogSubscription> subscriptions;
+    std::vector<CatalogPlan> plans;
+
+    // {"subscriptions":[{"resourceId","planId","azureSubscriptionId"?,"offerId"?}],
+    //  "plans":[{"planId","dimensions":["..."]}]}
+    static Result<SandboxCatalog> parse(std::string_view json);
+};
+
+// An event the sandbox accepted; quantity exactly as sent.
+struct AcceptedEvent {
+    std::string usage_event_id;
+    std::string resource_id;
+    std::string plan_id;
+    std::string dimension;
+    std::string quantity_text;           // the JSON number's text as sent
+    Decimal quantity;
+    std::string effective_start_text;    // as sent
+    Instant effective_start_time;
+    Instant message_time;
+};
+
+// {"usageEventId","resourceId","planId","dimension","quantity","effectiveStartTime","messageTime"}:
+// the shape of GET /_sandbox/events entries and of the state file.
+std::string accepted_event_json(const AcceptedEvent& event);
+
+// Azure's way of writing times: 7 fractional digits ("2020-01-12T13:19:35.3458658Z").
+std::string azure_time(Instant instant);
+
+enum class FaultKind {
+    Status,        // answer `status` (with Retry-After if given), do nothing else
+    Delay,         // process the request, answer after `delay`
+    Reset,         // reset the connection before processing
+    DropResponse,  // process the request (events recorded), then reset instead of answering
+};
+
+struct Fault {
+    FaultKind kind = FaultKind::Status;
+    int status = 503;
+    std::optional<int> retry_after_s;
+    Duration delay{0};
+    int count = 1;                     // the next `count` matching calls
+    std::string path_prefix = "/api/";  // which calls it applies to
+
+    // {"kind":"status","status":429,"retry_after_s":2,"count":3}
+    // {"kind":"delay_ms","delay_ms":1500} {"kind":"reset"} {"kind":"drop_response","count":1,"path":"/api/"}
+    static Result<Fault> parse(std::string_view json);
+};
+
+struct SandboxCoreOptions {
+    std::optional<std::string> client_secret;  // nullopt: any secret is accepted
+    std::optional<SandboxCatalog> catalog;      // nullopt: any resource/plan/dimension is accepted
+    Duration token_lifetime = std::chrono::hours(1);
+    std::string state_file;  // "": nothing persisted
+};
+
+class SandboxCore {
+public:
+    // Loads the state file if it exists; an unreadable one is an Error.
+    static Result<std::unique_ptr<SandboxCore>> create(SandboxCoreOptions options);
+
+    // The Azure/Entra routes: POST /{tenant}/oauth2/token, POST /{tenant}/oauth2/v2.0/token,
+    // POST /api/usageEvent, POST /api/batchUsageEvent, GET /api/usageEvents. 404 otherwise.
+    net::HttpResponse handle(const net::HttpRequest& request, Instant now);
+
+    // Removes and returns the fault for this call, if one is queued for its path.
+    std::optional<Fault> take_fault(std::string_view path);
+    void add_fault(const Fault& fault);
+    void clear_faults();
+    std::size_t queued_faults() const;
+
+    std::vector<AcceptedEvent> events() const;
+    std::uint64_t token_requests() const;
+    std::uint64_t api_requests() const;
+
+private:
+    explicit SandboxCore(SandboxCoreOptions options);
+
+    struct Issued {
+        Instant expires_at;
+        std::string audience;
+    };
+
+    net::HttpResponse token(const net::HttpRequest& request, bool v2, Instant now);
+    std::optional<net::HttpResponse> check_bearer(const net::HttpRequest& request, Instant now) const;
+    net::HttpResponse usage_event(const net::HttpRequest& request, Instant now);
+    net::HttpResponse batch_usage_event(const net::HttpRequest& request, Instant now);
+    net::HttpResponse usage_events(const net::HttpRequest& request, Instant now) const;
+
+    // One event through every rule; returns the result object's JSON text and
+    // whether it was accepted. Requires mutex_.
+    struct Verdict {
+        std::string status;  // Accepted, Duplicate, Expired, ...
+        std::string json;    // the batch result entry
+        std::string message;
+        std::string target;
+        const AcceptedEvent* accepted = nullptr;  // Accepted or Duplicate: the event Azure holds
+    };
+    Verdict judge_event(const Json& event, Instant now);
+    Status save() const;  // requires mutex_
+
+    SandboxCoreOptions options_;
+    mutable std::mutex mutex_;
+    std::map<std::string, Issued> tokens_;
+    std::vector<AcceptedEvent> events_;
+    std::map<std::string, std::size_t> by_slot_;  // lower(resourceId)|dimension|hour -> index in events_
+    std::deque<Fault> faults_;
+    std::uint64_t token_requests_ = 0;
+    std::uint64_t api_requests_ = 0;
+};
+
+}  // namespace meterbridge::azure

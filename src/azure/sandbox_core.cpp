@@ -1,0 +1,528 @@
+#include "meterbridge/azure/sandbox_core.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+#include "json_writer.hpp"
+#include "meterbridge/azure/guid.hpp"
+#include "meterbridge/azure/token_provider.hpp"
+
+namespace meterbridge::azure {
+
+using detail::ObjectWriter;
+using detail::quote;
+using net::HttpRequest;
+using net::HttpResponse;
+
+namespace {
+
+constexpr std::string_view kNoTime = "0001-01-01T00:00:00";
+
+std::string lower(std::string_view text) {
+    std::string out(text);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+}
+
+// Azure writes quantities as floats ("5.0"); keep every digit we were sent.
+std::string quantity_text(const Decimal& quantity) {
+    std::string text = quantity.to_string();
+    if (quantity.scale() == 0) text += ".0";
+    return text;
+}
+
+std::string slot_key(std::string_view resource_id, std::string_view dimension, Instant start) {
+    return lower(resource_id) + "|" + std::string(dimension) + "|" + std::to_string(floor_hour(start).time_since_epoch().count());
+}
+
+HttpResponse api_error(int status, std::string_view code, std::string_view message, std::string_view target = {}) {
+    ObjectWriter w;
+    w.str("message", message);
+    if (!target.empty()) w.str("target", target);
+    w.str("code", code);
+    return HttpResponse::json(status, w.done());
+}
+
+HttpResponse forbidden() {
+    return api_error(403, "Forbidden",
+                     "The authorization token isn't provided, is invalid or expired, or was issued for another "
+                     "audience.");
+}
+
+// Entra's error shape: {"error","error_description","error_codes","timestamp","trace_id","correlation_id","error_uri"}.
+HttpResponse entra_error(int status, std::string_view error, long code, std::string_view description, Instant now) {
+    const std::string trace = random_guid();
+    const std::string correlation = random_guid();
+    const std::string stamp = format_iso8601(now);
+    ObjectWriter w;
+    w.str("error", error)
+        .str("error_description", "AADSTS" + std::to_string(code) + ": " + std::string(description) +
+                                      "\r\nTrace ID: " + trace + "\r\nCorrelation ID: " + correlation +
+                                      "\r\nTimestamp: " + stamp)
+        .raw("error_codes", "[" + std::to_string(code) + "]")
+        .str("timestamp", stamp)
+        .str("trace_id", trace)
+        .str("correlation_id", correlation)
+        .str("error_uri", "https://login.microsoftonline.com/error?code=" + std::to_string(code));
+    return HttpResponse::json(status, w.done());
+}
+
+std::string form_value(const net::QueryParams& form, std::string_view name) {
+    for (const auto& [key, value] : form) {
+        if (key == name) return value;
+    }
+    return {};
+}
+
+// The echo of what was sent, for result entries: strings as given, the
+// quantity as its own JSON text.
+struct Echo {
+    std::string resource_id, quantity = "null", dimension, effective_start, plan_id;
+};
+
+Echo echo_of(const Json& event) {
+    Echo echo;
+    if (!event.is_object()) return echo;
+    const auto text = [&](const char* key) {
+        const auto it = event.find(key);
+        return it != event.end() && it->is_string() ? it->get<std::string>() : std::string{};
+    };
+    echo.resource_id = text("resourceId");
+    echo.dimension = text("dimension");
+    echo.effective_start = text("effectiveStartTime");
+    echo.plan_id = text("planId");
+    if (const auto q = event.find("quantity"); q != event.end()) {
+        if (auto d = decimal_from_json(*q, "quantity")) {
+            echo.quantity = quantity_text(*d);
+        } else {
+            echo.quantity = dump_exact(*q);
+        }
+    }
+    return echo;
+}
+
+void write_echo(ObjectWriter& w, const Echo& echo) {
+    w.str("resourceId", echo.resource_id)
+        .raw("quantity", echo.quantity)
+        .str("dimension", echo.dimension)
+        .str("effectiveStartTime", echo.effective_start)
+        .str("planId", echo.plan_id);
+}
+
+std::string accepted_message_json(const AcceptedEvent& held, std::string_view status) {
+    ObjectWriter w;
+    w.str("usageEventId", held.usage_event_id)
+        .str("status", status)
+        .str("messageTime", azure_time(held.message_time))
+        .str("resourceId", held.resource_id)
+        .raw("quantity", quantity_text(held.quantity))
+        .str("dimension", held.dimension)
+        .str("effectiveStartTime", held.effective_start_text)
+        .str("planId", held.plan_id);
+    return w.done();
+}
+
+std::string conflict_error_json(const AcceptedEvent& held) {
+    ObjectWriter info;
+    info.raw("acceptedMessage", accepted_message_json(held, "Duplicate"));
+    ObjectWriter w;
+    w.raw("additionalInfo", info.done()).str("message", "This usage event already exist.").str("code", "Conflict");
+    return w.done();
+}
+
+Result<Instant> parse_date_param(std::string_view text) {
+    if (text.size() == 10) return parse_iso8601(std::string(text) + "T00:00:00Z");
+    return parse_iso8601(text);
+}
+
+}  // namespace
+
+std::string azure_time(Instant instant) {
+    std::string text = format_iso8601(instant, true);
+    text.insert(text.size() - 1, "0000");
+    return text;
+}
+
+std::string accepted_event_json(const AcceptedEvent& event) {
+    ObjectWriter w;
+    w.str("usageEventId", event.usage_event_id)
+        .str("resourceId", event.resource_id)
+        .str("planId", event.plan_id)
+        .str("dimension", event.dimension)
+        .raw("quantity", event.quantity_text)
+        .str("effectiveStartTime", event.effective_start_text)
+        .str("messageTime", azure_time(event.message_time));
+    return w.done();
+}
+
+SandboxCore::SandboxCore(SandboxCoreOptions options) : options_(std::move(options)) {}
+
+HttpResponse SandboxCore::handle(const HttpRequest& request, Instant now) {
+    const std::string& path = request.path;
+    if (path.ends_with("/oauth2/token") || path.ends_with("/oauth2/v2.0/token")) {
+        const bool v2 = path.ends_with("/oauth2/v2.0/token");
+        const auto tenant_end = path.find('/', 1);
+        if (path.size() < 2 || path[0] != '/' || tenant_end == 1 ||
+            path.substr(tenant_end) != (v2 ? "/oauth2/v2.0/token" : "/oauth2/token")) {
+            return api_error(404, "NotFound", "no such endpoint");
+        }
+        if (request.method != "POST") return api_error(405, "MethodNotAllowed", "use POST");
+        return token(request, v2, now);
+    }
+    if (path == "/api/usageEvent" || path == "/api/batchUsageEvent" || path == "/api/usageEvents") {
+        {
+            std::lock_guard lock(mutex_);
+            ++api_requests_;
+        }
+        const bool get = path == "/api/usageEvents";
+        if (request.method != (get ? "GET" : "POST")) {
+            return api_error(405, "MethodNotAllowed", std::string("use ") + (get ? "GET" : "POST"));
+        }
+        if (auto denied = check_bearer(request, now)) return *denied;
+        if (!request.query_param("api-version")) {
+            return api_error(400, "BadArgument", "The api-version query parameter is required.", "api-version");
+        }
+        if (get) return usage_events(request, now);
+        return path == "/api/usageEvent" ? usage_event(request, now) : batch_usage_event(request, now);
+    }
+    return api_error(404, "NotFound", "no such endpoint: " + path);
+}
+
+HttpResponse SandboxCore::token(const HttpRequest& request, bool v2, Instant now) {
+    {
+        std::lock_guard lock(mutex_);
+        ++token_requests_;
+    }
+    const auto type = request.headers.get("content-type").value_or("");
+    if (type.find("application/x-www-form-urlencoded") == std::string::npos) {
+        return entra_error(400, "invalid_request", 900144,
+                           "The request body must contain the following parameter: 'grant_type'.", now);
+    }
+    const auto form = net::parse_query(request.body);
+    const std::string grant = form_value(form, "grant_type");
+    const std::string client_id = form_value(form, "client_id");
+    const std::string secret = form_value(form, "client_secret");
+    if (grant.empty()) {
+        return entra_error(400, "invalid_request", 900144,
+                           "The request body must contain the following parameter: 'grant_type'.", now);
+    }
+    if (grant != "client_credentials") {
+        return entra_error(400, "unsupported_grant_type", 70003,
+                           "The app requested an unsupported grant type '" + grant + "'.", now);
+    }
+    if (client_id.empty()) {
+        return entra_error(400, "invalid_request", 900144,
+                           "The request body must contain the following parameter: 'client_id'.", now);
+    }
+    if (secret.empty()) {
+        return entra_error(401, "invalid_client", 7000216,
+                           "'client_assertion', 'client_secret' or 'request' is required for the "
+                           "'client_credentials' grant type.", now);
+    }
+    if (options_.client_secret && secret != *options_.client_secret) {
+        return entra_error(401, "invalid_client", 7000215,
+                           "Invalid client secret provided. Ensure the secret being sent in the request is the client "
+                           "secret value, not the client secret ID, for a secret added to app '" + client_id + "'.",
+                           now);
+    }
+    std::string audience;
+    if (v2) {
+        const std::string scope = form_value(form, "scope");
+        constexpr std::string_view kDefault = "/.default";
+        if (scope.empty()) {
+            return entra_error(400, "invalid_request", 900144,
+                               "The request body must contain the following parameter: 'scope'.", now);
+        }
+        if (!scope.ends_with(kDefault)) {
+            return entra_error(400, "invalid_scope", 1002012,
+                               "The provided value for scope " + scope + " is not valid. Client credential flows must "
+                               "have a scope value with /.default suffixed to the resource identifier.", now);
+        }
+        audience = scope.substr(0, scope.size() - kDefault.size());
+    } else {
+        audience = form_value(form, "resource");
+        if (audience.empty()) {
+            return entra_error(400, "invalid_request", 900144,
+                               "The request body must contain the following parameter: 'resource'.", now);
+        }
+    }
+    const std::string value = random_token(32);
+    const auto lifetime_s = std::chrono::duration_cast<seconds>(options_.token_lifetime).count();
+    {
+        std::lock_guard lock(mutex_);
+        // Forget expired tokens so the map stays small.
+        std::erase_if(tokens_, [&](const auto& entry) { return entry.second.expires_at <= now; });
+        tokens_[value] = Issued{now + options_.token_lifetime, audience};
+    }
+    ObjectWriter w;
+    w.str("token_type", "Bearer");
+    if (v2) {
+        w.num("expires_in", lifetime_s).num("ext_expires_in", lifetime_s);
+    } else {
+        const auto epoch_now = std::chrono::duration_cast<seconds>(now.time_since_epoch()).count();
+        w.str("expires_in", std::to_string(lifetime_s))
+            .str("ext_expires_in", std::to_string(lifetime_s))
+            .str("expires_on", std::to_string(epoch_now + lifetime_s))
+            .str("not_before", std::to_string(epoch_now))
+            .str("resource", audience);
+    }
+    w.str("access_token", value);
+    return HttpResponse::json(200, w.done());
+}
+
+std::optional<HttpResponse> SandboxCore::check_bearer(const HttpRequest& request, Instant now) const {
+    const auto header = request.headers.get("authorization");
+    if (!header || header->size() <= 7 || !net::iequals(header->substr(0, 7), "Bearer ")) return forbidden();
+    const std::string value = header->substr(7);
+    std::lock_guard lock(mutex_);
+    const auto it = tokens_.find(value);
+    if (it == tokens_.end() || it->second.expires_at <= now || it->second.audience != kMarketplaceResourceId) {
+        return forbidden();
+    }
+    return std::nullopt;
+}
+
+SandboxCore::Verdict SandboxCore::judge_event(const Json& event, Instant now) {
+    const Echo echo = echo_of(event);
+    const auto reject = [&](std::string status, std::string message, std::string target) {
+        ObjectWriter error;
+        error.raw("additionalInfo", "{}").str("message", message).str("target", target).str("code", status);
+        ObjectWriter w;
+        w.str("status", status).str("messageTime", kNoTime).raw("error", error.done());
+        write_echo(w, echo);
+        return Verdict{std::move(status), w.done(), std::move(message), std::move(target), nullptr};
+    };
+    if (!event.is_object()) return reject("BadArgument", "The usage event must be an object.", "usageEventRequest");
+    const auto has_string = [&](const char* key) {
+        const auto it = event.find(key);
+        return it != event.end() && it->is_string() && !it->get<std::string>().empty();
+    };
+    if (!has_string("resourceId")) return reject("BadArgument", "The resourceId is required.", "ResourceId");
+    const auto q = event.find("quantity");
+    if (q == event.end() || q->is_null()) return reject("BadArgument", "The quantity is required.", "Quantity");
+    auto quantity = decimal_from_json(*q, "quantity");
+    if (!quantity) return reject("BadArgument", "The quantity must be a number.", "Quantity");
+    if (!has_string("dimension")) return reject("BadArgument", "The dimension is required.", "Dimension");
+    if (!has_string("effectiveStartTime")) {
+        return reject("BadArgument", "The effectiveStartTime is required.", "EffectiveStartTime");
+    }
+    const auto start = parse_iso8601(echo.effective_start);
+    if (!start) return reject("BadArgument", "The effectiveStartTime is not a valid date and time.", "EffectiveStartTime");
+    if (!has_string("planId")) return reject("BadArgument", "The planId is required.", "PlanId");
+    if (quantity->is_negative() || quantity->is_zero()) {
+        return reject("InvalidQuantity", "The quantity passed is lower or equal to 0.", "Quantity");
+    }
+    if (*start < now - hours(24)) {
+        return reject("Expired", "The effectiveStartTime is more than 24 hours in the past. Event has expired.",
+                      "EffectiveStartTime");
+    }
+    if (*start > now) return reject("Expired", "The effectiveStartTime is in the future.", "EffectiveStartTime");
+    if (options_.catalog) {
+        const auto& catalog = *options_.catalog;
+        const auto sub = std::find_if(catalog.subscriptions.begin(), catalog.subscriptions.end(), [&](const auto& s) {
+            return net::iequals(s.resource_id, echo.resource_id);
+        });
+        if (sub == catalog.subscriptions.end()) {
+            return reject("ResourceNotFound", "The usage resource provided is invalid.", "ResourceId");
+        }
+        if (sub->plan_id != echo.plan_id) {
+            return reject("ResourceNotFound", "The resource is not subscribed to plan '" + echo.plan_id + "'.",
+                          "PlanId");
+        }
+        const auto plan = std::find_if(catalog.plans.begin(), catalog.plans.end(),
+                                       [&](const auto& p) { return p.plan_id == echo.plan_id; });
+        if (plan == catalog.plans.end() ||
+            std::find(plan->dimensions.begin(), plan->dimensions.end(), echo.dimension) == plan->dimensions.end()) {
+            return reject("InvalidDimension", "The dimension for which the usage is passed is invalid for this plan.",
+                          "Dimension");
+        }
+    }
+    const std::string key = slot_key(echo.resource_id, echo.dimension, *start);
+    if (const auto held = by_slot_.find(key); held != by_slot_.end()) {
+        const AcceptedEvent& existing = events_[held->second];
+        ObjectWriter w;
+        w.str("status", "Duplicate").str("messageTime", kNoTime).raw("error", conflict_error_json(existing));
+        write_echo(w, echo);
+        return Verdict{"Duplicate", w.done(), "This usage event already exist.", {}, &existing};
+    }
+    AcceptedEvent accepted;
+    accepted.usage_event_id = random_guid();
+    accepted.resource_id = echo.resource_id;
+    accepted.plan_id = echo.plan_id;
+    accepted.dimension = echo.dimension;
+    accepted.quantity = *quantity;
+    accepted.quantity_text = quantity_text(*quantity);
+    accepted.effective_start_text = echo.effective_start;
+    accepted.effective_start_time = *start;
+    accepted.message_time = now;
+    events_.push_back(std::move(accepted));
+    by_slot_[key] = events_.size() - 1;
+    const AcceptedEvent& stored = events_.back();
+    return Verdict{"Accepted", accepted_message_json(stored, "Accepted"), {}, {}, &stored};
+}
+
+HttpResponse SandboxCore::usage_event(const HttpRequest& request, Instant now) {
+    auto body = parse_exact_json(request.body);
+    if (!body || !body->is_object()) {
+        return api_error(400, "BadArgument", "The request body is not a JSON object.", "usageEventRequest");
+    }
+    std::lock_guard lock(mutex_);
+    const Verdict verdict = judge_event(*body, now);
+    if (verdict.status == "Accepted") {
+        if (auto saved = save(); !saved) return api_error(500, "InternalServerError", saved.error().message);
+        return HttpResponse::json(200, verdict.json);
+    }
+    if (verdict.status == "Duplicate") return HttpResponse::json(409, conflict_error_json(*verdict.accepted));
+    ObjectWriter detail;
+    detail.str("message", verdict.message).str("target", verdict.target).str("code", verdict.status);
+    ObjectWriter w;
+    w.str("message", "One or more errors have occurred.")
+        .str("target", "usageEventRequest")
+        .raw("details", "[" + detail.done() + "]")
+        .str("code", "BadArgument");
+    return HttpResponse::json(400, w.done());
+}
+
+HttpResponse SandboxCore::batch_usage_event(const HttpRequest& request, Instant now) {
+    auto body = parse_exact_json(request.body);
+    if (!body || !body->is_object() || !body->contains("request") || !(*body)["request"].is_array()) {
+        return api_error(400, "BadArgument", "The request body must be an object with a 'request' array.", "request");
+    }
+    const Json& list = (*body)["request"];
+    if (list.empty()) return api_error(400, "BadArgument", "The batch contained no usage events.", "request");
+    if (list.size() > 25) {
+        return api_error(400, "BadArgument", "The batch contained more than 25 usage events.", "request");
+    }
+    std::lock_guard lock(mutex_);
+    std::string results;
+    bool accepted_any = false;
+    for (const auto& event : list) {
+        const Verdict verdict = judge_event(event, now);
+        accepted_any = accepted_any || verdict.status == "Accepted";
+        if (!results.empty()) results.push_back(',');
+        results += verdict.json;
+    }
+    if (accepted_any) {
+        if (auto saved = save(); !saved) return api_error(500, "InternalServerError", saved.error().message);
+    }
+    ObjectWriter w;
+    w.num("count", static_cast<long long>(list.size())).raw("result", "[" + results + "]");
+    return HttpResponse::json(200, w.done());
+}
+
+HttpResponse SandboxCore::usage_events(const HttpRequest& request, Instant now) const {
+    const auto start_text = request.query_param("usageStartDate");
+    if (!start_text) return api_error(400, "BadArgument", "The usageStartDate is required.", "usageStartDate");
+    const auto start = parse_date_param(*start_text);
+    if (!start) return api_error(400, "BadArgument", "The usageStartDate is not a valid date.", "usageStartDate");
+    Instant end = now;
+    if (const auto end_text = request.query_param("usageEndDate")) {
+        const auto parsed = parse_date_param(*end_text);
+        if (!parsed) return api_error(400, "BadArgument", "The usageEndDate is not a valid date.", "usageEndDate");
+        end = *parsed;
+    }
+    const auto first_day = std::chrono::floor<std::chrono::days>(*start);
+    const auto last_day = std::chrono::floor<std::chrono::days>(end);
+    const auto today = std::chrono::floor<std::chrono::days>(now);
+    const auto filter = [&](const char* name, const std::string& value) {
+        const auto wanted = request.query_param(name);
+        return !wanted || wanted->empty() || net::iequals(*wanted, value);
+    };
+
+    struct Aggregate {
+        const AcceptedEvent* first = nullptr;
+        Decimal total;
+        long long count = 0;
+    };
+    std::map<std::tuple<std::string, std::string, std::string, std::chrono::sys_days>, Aggregate> days;
+    std::lock_guard lock(mutex_);
+    for (const auto& event : events_) {
+        const auto day = std::chrono::floor<std::chrono::days>(event.effective_start_time);
+        if (day < first_day || day > last_day) continue;
+        auto& aggregate = days[{lower(event.resource_id), event.plan_id, event.dimension, day}];
+        if (!aggregate.first) aggregate.first = &event;
+        if (auto sum = aggregate.total.add(event.quantity)) aggregate.total = *sum;
+        ++aggregate.count;
+    }
+    std::string out = "[";
+    for (const auto& [key, aggregate] : days) {
+        const AcceptedEvent& event = *aggregate.first;
+        const auto day = std::get<3>(key);
+        std::string subscription, offer;
+        if (options_.catalog) {
+            for (const auto& s : options_.catalog->subscriptions) {
+                if (net::iequals(s.resource_id, event.resource_id)) {
+                    subscription = s.azure_subscription_id;
+                    offer = s.offer_id;
+                }
+            }
+        }
+        const std::string status = day < today ? "Accepted" : "Submitted";
+        if (!filter("planId", event.plan_id) || !filter("dimension", event.dimension) ||
+            !filter("azureSubscriptionId", subscription) || !filter("offerId", offer) ||
+            !filter("reconStatus", status)) {
+            continue;
+        }
+        ObjectWriter w;
+        w.str("usageDate", azure_time(Instant{day}))
+            .str("usageResourceId", event.resource_id)
+            .str("dimension", event.dimension)
+            .str("planId", event.plan_id)
+            .str("planName", event.plan_id)
+            .str("offerId", offer)
+            .str("offerName", offer)
+            .str("offerType", "SaaS")
+            .str("azureSubscriptionId", subscription)
+            .str("reconStatus", status)
+            .raw("submittedQuantity", quantity_text(aggregate.total))
+            .raw("processedQuantity", status == "Accepted" ? quantity_text(aggregate.total) : "0.0")
+            .num("submittedCount", aggregate.count);
+        if (out.size() > 1) out.push_back(',');
+        out += w.done();
+    }
+    out += "]";
+    return HttpResponse::json(200, out);
+}
+
+std::optional<Fault> SandboxCore::take_fault(std::string_view path) {
+    std::lock_guard lock(mutex_);
+    for (auto it = faults_.begin(); it != faults_.end(); ++it) {
+        if (!path.starts_with(it->path_prefix)) continue;
+        Fault fault = *it;
+        if (--it->count <= 0) faults_.erase(it);
+        return fault;
+    }
+    return std::nullopt;
+}
+
+void SandboxCore::add_fault(const Fault& fault) {
+    std::lock_guard lock(mutex_);
+    faults_.push_back(fault);
+}
+
+void SandboxCore::clear_faults() {
+    std::lock_guard lock(mutex_);
+    faults_.clear();
+}
+
+std::size_t SandboxCore::queued_faults() const {
+    std::lock_guard lock(mutex_);
+    return faults_.size();
+}
+
+std::vector<AcceptedEvent> SandboxCore::events() const {
+    std::lock_guard lock(mutex_);
+    return events_;
+}
+
+std::uint64_t SandboxCore::token_requests() const {
+    std::lock_guard lock(mutex_);
+    return token_requests_;
+}
+
+std::uint64_t SandboxCore::api_requests() const {
+    std::lock_guard lock(mutex_);
+    return api_requests_;
+}
+
+}  // namespace meterbridge::azure

@@ -1,0 +1,30 @@
+#pragma once
+// The ops HTTP API of SPEC §5: reported usage, bills, integration runs,
+// events, mappings, health, metrics and the testing clock.
+#include <functional>
+
+#include "clocks.hpp"
+#include "meterbridge/core/config.hpp"
+#include "meterbridge/store/store.hpp"
+#include "router.hpp"
+
+namespace meterbridge::azure {
+class TokenProvider;
+}
+
+namespace meterbridge::app {
+
+// What the ops routes need. Everything referenced must outlive the router.
+struct OpsContext {
+    const Config& config;
+    store::Store& store;
+    SettableClock& clock;                   // PUT /testing/clock sets it (testing.clock_control only)
+    std::function<void()> wake_scheduler;   // after reprocess, retry, clock changes
+    std::function<Status()> azure_ready;    // /readyz: a token can be obtained (or sandbox mode)
+    const azure::TokenProvider* tokens = nullptr;  // for token refresh metrics; may be null
+};
+
+// Adds every ops route (and /healthz, /readyz, /metrics) to `router`.
+void add_ops_routes(Router& router, OpsContext& context);
+
+}  // namespace meterbridge::app

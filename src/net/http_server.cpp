@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl.hpp>
@@ -43,6 +44,9 @@ struct HttpServer::Impl {
     HttpServerOptions options;
     HttpHandler handler;
     asio::io_context ioc;
+    // Keeps run() going while the only pending work is a handler that has
+    // not answered yet (no socket operation outstanding); reset by stop().
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{ioc.get_executor()};
     tcp::acceptor acceptor{ioc};
     std::optional<ssl::context> tls_context;
     std::vector<std::thread> threads;
@@ -364,6 +368,7 @@ void HttpServer::stop(Duration deadline) {
         std::unique_lock lock(impl_->mutex);
         impl_->drained.wait_for(lock, std::chrono::milliseconds(200), [&] { return impl_->sessions.empty(); });
     }
+    impl_->work.reset();
     impl_->ioc.stop();
     for (auto& thread : impl_->threads) {
         if (thread.joinable()) thread.join();

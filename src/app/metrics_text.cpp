@@ -1,0 +1,144 @@
+#include "metrics_text.hpp"
+
+#include <array>
+#include <chrono>
+
+#include "meterbridge/core/outbox.hpp"
+
+namespace meterbridge::app {
+namespace {
+
+// Escapes for HELP text (`\` and newline) and label values (also `"`).
+std::string escape(std::string_view text, bool quote) {
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+        if (c == '\\') {
+            out += "\\\\";
+        } else if (c == '\n') {
+            out += "\\n";
+        } else if (quote && c == '"') {
+            out += "\\\"";
+        } else {
+            out.push_back(c);
+        }
+    }
+    return out;
+}
+
+constexpr std::array kEventStates = {
+    EventState::Planned,  EventState::Sending,  EventState::Accepted,  EventState::Conflict,   EventState::Expired,
+    EventState::Rejected, EventState::Requeued, EventState::Cancelled, EventState::Unresolved,
+};
+
+constexpr std::array kDeliveryResults = {
+    store::DeliveryResult::New,     store::DeliveryResult::Repeat,  store::DeliveryResult::Older,
+    store::DeliveryResult::Invalid, store::DeliveryResult::Ignored,
+};
+
+std::int64_t count_of(const std::map<std::string, std::int64_t>& counts, std::string_view key) {
+    const auto found = counts.find(std::string(key));
+    return found == counts.end() ? 0 : found->second;
+}
+
+void http_statuses(MetricsText& out, std::string_view name, std::string_view help,
+                   const std::map<int, std::int64_t>& statuses) {
+    out.family(name, "gauge", help);
+    for (const auto& [status, count] : statuses) out.sample(name, count, {{"code", std::to_string(status)}});
+}
+
+}  // namespace
+
+void MetricsText::family(std::string_view name, std::string_view type, std::string_view help) {
+    text_ += "# HELP ";
+    text_ += name;
+    text_ += ' ';
+    text_ += escape(help, false);
+    text_ += "\n# TYPE ";
+    text_ += name;
+    text_ += ' ';
+    text_ += type;
+    text_ += '\n';
+}
+
+void MetricsText::sample(std::string_view name, std::int64_t value, const Labels& labels) {
+    text_ += name;
+    if (!labels.empty()) {
+        text_ += '{';
+        bool first = true;
+        for (const auto& [label, label_value] : labels) {
+            if (!first) text_ += ',';
+            first = false;
+            text_ += label;
+            text_ += "=\"";
+            text_ += escape(label_value, true);
+            text_ += '"';
+        }
+        text_ += '}';
+    }
+    text_ += ' ';
+    text_ += std::to_string(value);
+    text_ += '\n';
+}
+
+std::string render_metrics(const store::StoreMetrics& metrics, const ProcessMetrics& process, Instant now) {
+    MetricsText out;
+
+    out.family("meterbridge_deliveries_total", "counter", "Webhook deliveries received, by result.");
+    for (const auto result : kDeliveryResults) {
+        const std::string name(store::to_string(result));
+        out.sample("meterbridge_deliveries_total", count_of(metrics.deliveries_by_result, name), {{"result", name}});
+    }
+    // States the store reports that this build does not list still show up.
+    for (const auto& [name, count] : metrics.deliveries_by_result) {
+        bool known = false;
+        for (const auto result : kDeliveryResults) known = known || store::to_string(result) == name;
+        if (!known) out.sample("meterbridge_deliveries_total", count, {{"result", name}});
+    }
+
+    out.family("meterbridge_events", "gauge", "Azure usage events in the outbox, by state.");
+    for (const auto state : kEventStates) {
+        const std::string name(to_string(state));
+        out.sample("meterbridge_events", count_of(metrics.events_by_state, name), {{"state", name}});
+    }
+    for (const auto& [name, count] : metrics.events_by_state) {
+        if (!event_state_from(name)) out.sample("meterbridge_events", count, {{"state", name}});
+    }
+
+    out.family("meterbridge_pending_units", "gauge", "Units queued for Azure and not yet in any event.");
+    out.sample("meterbridge_pending_units", metrics.pending_units);
+    out.family("meterbridge_pending_entries", "gauge", "Queued entries holding the pending units.");
+    out.sample("meterbridge_pending_entries", metrics.pending_entries);
+
+    std::int64_t oldest_age = 0;
+    if (metrics.oldest_pending && *metrics.oldest_pending < now) {
+        oldest_age = std::chrono::duration_cast<std::chrono::seconds>(now - *metrics.oldest_pending).count();
+    }
+    out.family("meterbridge_oldest_pending_age_seconds", "gauge",
+               "Age of the oldest queued entry in seconds (0 when nothing is queued).");
+    out.sample("meterbridge_oldest_pending_age_seconds", oldest_age);
+
+    out.family("meterbridge_over_reported_units", "gauge",
+               "Units Azure holds (or may hold) beyond the bills' current targets; they cannot be taken back.");
+    out.sample("meterbridge_over_reported_units", metrics.over_reported_units);
+
+    out.family("meterbridge_unprocessed_bill_versions", "gauge",
+               "Bill versions received and not yet converted by the scheduler.");
+    out.sample("meterbridge_unprocessed_bill_versions", metrics.unprocessed_bill_versions);
+
+    http_statuses(out, "meterbridge_azure_http_responses",
+                  "Exchanges with the Azure metering API in the retained exchange log, by HTTP status (0: no answer).",
+                  metrics.azure_http_status);
+    http_statuses(out, "meterbridge_token_http_responses",
+                  "Exchanges with the Entra token endpoint in the retained exchange log, by HTTP status (0: no answer).",
+                  metrics.token_http_status);
+
+    out.family("meterbridge_token_refreshes_total", "counter",
+               "Access tokens requested from Entra since the daemon started.");
+    out.sample("meterbridge_token_refreshes_total",
+               process.token_fetches ? static_cast<std::int64_t>(*process.token_fetches) : 0);
+
+    return out.text();
+}
+
+}  // namespace meterbridge::app

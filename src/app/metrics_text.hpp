@@ -1,0 +1,42 @@
+#pragma once
+// Prometheus text exposition format 0.0.4 for GET /metrics (SPEC §5).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "meterbridge/core/time.hpp"
+#include "meterbridge/store/records.hpp"
+
+namespace meterbridge::app {
+
+inline constexpr std::string_view kMetricsContentType = "text/plain; version=0.0.4; charset=utf-8";
+
+// Builds the text one family at a time: family() writes the # HELP and
+// # TYPE lines, sample() the samples that follow. Names are the caller's
+// (valid Prometheus names); label values and help text are escaped here.
+class MetricsText {
+public:
+    using Labels = std::vector<std::pair<std::string, std::string>>;
+
+    void family(std::string_view name, std::string_view type, std::string_view help);
+    void sample(std::string_view name, std::int64_t value, const Labels& labels = {});
+    const std::string& text() const noexcept { return text_; }
+
+private:
+    std::string text_;
+};
+
+// What /metrics shows beyond the store's figures.
+struct ProcessMetrics {
+    std::optional<std::uint64_t> token_fetches;  // TokenProvider::fetch_count(); nullopt: no provider
+};
+
+// Every meterbridge_* family from the store's metrics at `now`. Families are
+// always present (zero-valued samples for every event state and delivery
+// result) so that dashboards and alerts never see a series vanish.
+std::string render_metrics(const store::StoreMetrics& metrics, const ProcessMetrics& process, Instant now);
+
+}  // namespace meterbridge::app

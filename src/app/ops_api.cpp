@@ -1,0 +1,392 @@
+// The ops routes of SPEC §5. Each handler is a plain function from request to
+// response (run on the server's I/O thread; every store call is one short
+// transaction), wrapped by ops_route() for the token check and for turning
+// store errors and stray exceptions into the JSON error shape.
+#include "ops_api.hpp"
+
+#include <charconv>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "api_error.hpp"
+#include "meterbridge/azure/token_provider.hpp"
+#include "meterbridge/core/exact_json.hpp"
+#include "metrics_text.hpp"
+#include "ops_auth.hpp"
+#include "ops_json.hpp"
+
+namespace meterbridge::app {
+namespace {
+
+using SyncHandler = std::function<net::HttpResponse(const net::HttpRequest&, const PathParams&)>;
+
+enum class Access { Token, Open };
+
+net::HttpResponse json_response(int status, const Json& body) { return net::HttpResponse::json(status, dump_exact(body)); }
+
+// A store Error as an HTTP answer. The store's codes (records.hpp) map onto
+// statuses; anything else is a fault of ours.
+net::HttpResponse store_error_response(const Error& error) {
+    if (error.code == store::kNotFound) return error_response(404, error);
+    if (error.code == store::kDuplicateMapping || error.code == store::kInvalidState) return error_response(409, error);
+    if (error.code == store::kInvalidField) return error_response(400, error);
+    if (error.code == store::kStorageError) return error_response(503, error);
+    return error_response(500, error);
+}
+
+RouteHandler ops_route(const OpsContext& context, Access access, SyncHandler handler) {
+    return [&context, access, handler = std::move(handler)](const net::HttpRequest& request, const PathParams& params,
+                                                            const net::Responder& respond) {
+        if (access == Access::Token) {
+            if (auto refused = check_ops_token(context.config.ops, request)) {
+                respond(std::move(*refused));
+                return;
+            }
+        }
+        net::HttpResponse response;
+        try {
+            response = handler(request, params);
+        } catch (const std::exception& error) {
+            response = error_response(500, "internal_error", error.what());
+        }
+        respond(std::move(response));
+    };
+}
+
+// ------------------------------------------------------------ parameters
+
+Error bad_parameter(std::string_view name, std::string message) {
+    return make_error("invalid_field", std::string(name) + ": " + std::move(message), std::string(name));
+}
+
+// An absent or empty parameter is nullopt.
+Result<std::optional<Instant>> instant_param(const net::HttpRequest& request, std::string_view name) {
+    const auto text = request.query_param(name);
+    if (!text || text->empty()) return std::optional<Instant>();
+    auto parsed = parse_iso8601(*text);
+    if (!parsed) return bad_parameter(name, "expected an ISO-8601 instant such as 2026-01-01T09:00:00Z");
+    return std::optional<Instant>(*parsed);
+}
+
+std::optional<std::int64_t> parse_int(std::string_view text) {
+    std::int64_t value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+    return value;
+}
+
+Result<std::int64_t> int_param(const net::HttpRequest& request, std::string_view name, std::int64_t fallback,
+                               std::int64_t min, std::int64_t max) {
+    const auto text = request.query_param(name);
+    if (!text || text->empty()) return fallback;
+    const auto value = parse_int(*text);
+    if (!value || *value < min || *value > max) {
+        return bad_parameter(name, "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
+    }
+    return *value;
+}
+
+// from/to as a half-open range; `to` must lie after `from` when both are given.
+struct Range {
+    std::optional<Instant> from;
+    std::optional<Instant> to;
+};
+
+Result<Range> range_params(const net::HttpRequest& request) {
+    auto from = instant_param(request, "from");
+    if (!from) return from.error();
+    auto to = instant_param(request, "to");
+    if (!to) return to.error();
+    if (*from && *to && **to <= **from) return bad_parameter("to", "must be later than from");
+    return Range{*from, *to};
+}
+
+// A path id that is no integer names nothing: 404 like an unknown id.
+std::optional<std::int64_t> id_param(const PathParams& params, const std::string& name) {
+    const auto found = params.find(name);
+    if (found == params.end()) return std::nullopt;
+    const auto value = parse_int(found->second);
+    if (!value || *value <= 0) return std::nullopt;
+    return value;
+}
+
+net::HttpResponse unknown_id(std::string_view what, const PathParams& params, const std::string& name) {
+    const auto found = params.find(name);
+    return error_response(404, std::string(store::kNotFound),
+                          "no " + std::string(what) + " " + (found == params.end() ? "" : found->second));
+}
+
+bool is_json_content_type(const std::optional<std::string>& value) {
+    if (!value) return false;
+    std::string_view type = std::string_view(*value).substr(0, value->find(';'));
+    const auto last = type.find_last_not_of(" \t");
+    type = last == std::string_view::npos ? std::string_view() : type.substr(0, last + 1);
+    return net::iequals(type, "application/json");
+}
+
+SlotPolicy slot_policy(const SchedulerConfig& scheduler) {
+    SlotPolicy policy;
+    policy.mode = scheduler.policy == SchedulerPolicy::Eager ? SlotPolicy::Mode::Eager : SlotPolicy::Mode::HourClose;
+    policy.flush_delay = seconds{scheduler.flush_delay_s};
+    return policy;
+}
+
+void wake(const OpsContext& context) {
+    if (context.wake_scheduler) context.wake_scheduler();
+}
+
+// ------------------------------------------------------------ handlers
+
+net::HttpResponse reported_usage(OpsContext& context, const net::HttpRequest& request) {
+    store::ReportedUsageQuery query;
+    query.account_id = request.query_param("accountId").value_or("");
+    query.bill_id = request.query_param("billId").value_or("");
+    query.next_token = request.query_param("nextToken").value_or("");
+    auto range = range_params(request);
+    if (!range) return error_response(400, range.error());
+    query.from = range->from;
+    query.to = range->to;
+    auto page_size = int_param(request, "pageSize", 100, 1, 1000);
+    if (!page_size) return error_response(400, page_size.error());
+    query.page_size = static_cast<std::size_t>(*page_size);
+
+    auto page = context.store.reported_usage(query);
+    if (!page) return store_error_response(page.error());
+    return json_response(200, reported_usage_page_json(*page));
+}
+
+net::HttpResponse bill_detail(OpsContext& context, const PathParams& params) {
+    auto detail = context.store.bill_detail(params.at("billId"));
+    if (!detail) return store_error_response(detail.error());
+    return json_response(200, bill_detail_json(*detail));
+}
+
+net::HttpResponse reprocess_bill(OpsContext& context, const PathParams& params) {
+    auto version = context.store.reprocess_bill(params.at("billId"));
+    if (!version) return store_error_response(version.error());
+    wake(context);
+    return json_response(202, {{"billId", version->bill_id},
+                               {"version", version->version},
+                               {"versionId", version->id},
+                               {"processed", version->processed}});
+}
+
+net::HttpResponse list_runs(OpsContext& context, const net::HttpRequest& request) {
+    store::RunQuery query;
+    query.bill_id = request.query_param("billId").value_or("");
+    query.account_id = request.query_param("accountId").value_or("");
+    auto range = range_params(request);
+    if (!range) return error_response(400, range.error());
+    query.from = range->from;
+    query.to = range->to;
+    auto limit = int_param(request, "limit", 100, 1, 1000);
+    if (!limit) return error_response(400, limit.error());
+    query.limit = static_cast<std::size_t>(*limit);
+
+    auto runs = context.store.list_runs(query);
+    if (!runs) return store_error_response(runs.error());
+    Json data = Json::array();
+    for (const auto& run : *runs) data.push_back(run_json(run));
+    return json_response(200, {{"data", std::move(data)}});
+}
+
+net::HttpResponse integration_run(OpsContext& context, const PathParams& params) {
+    const auto id = id_param(params, "id");
+    if (!id) return unknown_id("integration run", params, "id");
+    auto detail = context.store.integration_run(*id);
+    if (!detail) return store_error_response(detail.error());
+    return json_response(200, run_detail_json(*detail));
+}
+
+net::HttpResponse list_events(OpsContext& context, const net::HttpRequest& request) {
+    store::EventQuery query;
+    if (const auto status = request.query_param("status"); status && !status->empty()) {
+        query.state = event_state_from(*status);
+        if (!query.state) {
+            return error_response(400, bad_parameter("status", "not an event state (planned, sending, accepted, "
+                                                               "conflict, expired, rejected, requeued, cancelled, "
+                                                               "unresolved)"));
+        }
+    }
+    auto range = range_params(request);
+    if (!range) return error_response(400, range.error());
+    query.from = range->from;
+    query.to = range->to;
+    auto limit = int_param(request, "limit", 100, 1, 1000);
+    if (!limit) return error_response(400, limit.error());
+    query.limit = static_cast<std::size_t>(*limit);
+    auto after = int_param(request, "afterId", 0, 0, std::numeric_limits<std::int64_t>::max());
+    if (!after) return error_response(400, after.error());
+    query.after_id = *after;
+
+    auto events = context.store.list_events(query);
+    if (!events) return store_error_response(events.error());
+    Json data = Json::array();
+    for (const auto& detail : *events) data.push_back(event_detail_json(detail));
+    // A full page may have more behind it: continue with afterId = the last id.
+    const bool full = events->size() >= query.limit && !events->empty();
+    return json_response(200, {{"data", std::move(data)},
+                               {"nextAfterId", full ? Json(events->back().event.id) : Json(nullptr)}});
+}
+
+net::HttpResponse retry_event(OpsContext& context, const PathParams& params) {
+    const auto id = id_param(params, "id");
+    if (!id) return unknown_id("event", params, "id");
+    const auto retried = context.store.retry_rejected(*id, context.clock.now(), slot_policy(context.config.scheduler));
+    if (!retried) return store_error_response(retried.error());
+    wake(context);
+    auto event = context.store.event(*id);
+    if (!event) return store_error_response(event.error());
+    return json_response(202, event_json(*event));
+}
+
+net::HttpResponse list_mappings(OpsContext& context) {
+    Json data = Json::array();
+    for (const auto& mapping : context.config.external_mappings) data.push_back(mapping_json(mapping, "config"));
+    auto stored = context.store.list_mappings();
+    if (!stored) return store_error_response(stored.error());
+    for (const auto& mapping : *stored) data.push_back(mapping_json(mapping, "api"));
+    return json_response(200, {{"data", std::move(data)}});
+}
+
+bool same_slot(const ExternalMapping& a, const ExternalMapping& b) {
+    return a.m3ter_entity == b.m3ter_entity && a.m3ter_id == b.m3ter_id && a.external_table == b.external_table &&
+           a.integration_id == b.integration_id;
+}
+
+net::HttpResponse add_mapping(OpsContext& context, const net::HttpRequest& request) {
+    if (!is_json_content_type(request.headers.get("Content-Type"))) {
+        return error_response(415, "unsupported_media_type", "mappings must be sent as application/json",
+                              "Content-Type");
+    }
+    auto document = parse_exact_json(request.body);
+    if (!document) return error_response(400, document.error());
+    if (!document->is_object()) return error_response(400, "invalid_field", "the body must be one mapping object");
+    if (document->contains("id")) {
+        return error_response(400, "invalid_field", "id is assigned by meterbridge; leave it out", "id");
+    }
+    auto mapping = parse_external_mapping(*document);
+    if (!mapping) return error_response(400, mapping.error());
+
+    if (!mapping->integration_id.empty()) {
+        bool known = false;
+        for (const auto& integration : context.config.integrations) known = known || integration.id == mapping->integration_id;
+        if (!known) {
+            return error_response(400, "invalid_field",
+                                  "integration_id: no configured integration has id \"" + mapping->integration_id + "\"",
+                                  "integration_id");
+        }
+    }
+    // The store checks run-time mappings; the config's own count as taken too.
+    for (const auto& existing : context.config.external_mappings) {
+        if (same_slot(existing, *mapping)) {
+            return error_response(409, std::string(store::kDuplicateMapping),
+                                  "the config already maps this (m3ter_entity, m3ter_id, external_table, "
+                                  "integration_id) as " + existing.id);
+        }
+    }
+    auto id = context.store.add_mapping(*mapping);
+    if (!id) return store_error_response(id.error());
+    mapping->id = *id;
+    auto response = json_response(201, mapping_json(*mapping, "api"));
+    response.headers.set("Location", "/mappings/" + *id);
+    return response;
+}
+
+net::HttpResponse delete_mapping(OpsContext& context, const PathParams& params) {
+    const std::string& id = params.at("id");
+    for (const auto& mapping : context.config.external_mappings) {
+        if (mapping.id == id) {
+            return error_response(409, "config_mapping",
+                                  "mapping " + id + " comes from the config file (external_mappings); remove it there "
+                                  "and restart the daemon");
+        }
+    }
+    const auto deleted = context.store.delete_mapping(id);
+    if (!deleted) return store_error_response(deleted.error());
+    net::HttpResponse response;
+    response.status = 204;
+    return response;
+}
+
+net::HttpResponse readiness(OpsContext& context) {
+    std::string reasons;
+    std::string field;
+    const auto writable = context.store.writable();
+    if (!writable) {
+        reasons = "storage is not writable: " + writable.error().message;
+        field = "storage";
+    }
+    if (context.azure_ready) {
+        const auto azure = context.azure_ready();
+        if (!azure) {
+            reasons += (reasons.empty() ? "" : "; ") + std::string("Azure token unavailable: ") + azure.error().message;
+            if (field.empty()) field = "azure";
+        }
+    }
+    if (!reasons.empty()) return error_response(503, "not_ready", reasons, field);
+    return json_response(200, {{"status", "ready"}});
+}
+
+net::HttpResponse metrics(OpsContext& context) {
+    const Instant now = context.clock.now();
+    auto figures = context.store.metrics();
+    if (!figures) return store_error_response(figures.error());
+    ProcessMetrics process;
+    if (context.tokens != nullptr) process.token_fetches = context.tokens->fetch_count();
+    auto response = net::HttpResponse::text(200, render_metrics(*figures, process, now));
+    response.headers.set("Content-Type", std::string(kMetricsContentType));
+    return response;
+}
+
+net::HttpResponse set_clock(OpsContext& context, const net::HttpRequest& request) {
+    auto document = parse_exact_json(request.body);
+    const Json* now_field = nullptr;
+    if (document && document->is_object() && document->contains("now")) now_field = &(*document)["now"];
+    if (now_field == nullptr || !now_field->is_string()) {
+        return error_response(400, "invalid_field", "body must be {\"now\": \"YYYY-MM-DDTHH:MM:SSZ\"}", "now");
+    }
+    auto now = parse_iso8601(now_field->get<std::string>());
+    if (!now) return error_response(400, "invalid_field", "now: expected an ISO-8601 instant", "now");
+    context.clock.set(*now);
+    wake(context);
+    return json_response(200, {{"now", instant_json(std::optional<Instant>(*now))}});
+}
+
+}  // namespace
+
+void add_ops_routes(Router& router, OpsContext& context) {
+    OpsContext& c = context;
+    const auto get = [&](const std::string& pattern, Access access, SyncHandler handler) {
+        router.add("GET", pattern, ops_route(c, access, std::move(handler)));
+    };
+    const auto add = [&](std::string method, const std::string& pattern, SyncHandler handler) {
+        router.add(std::move(method), pattern, ops_route(c, Access::Token, std::move(handler)));
+    };
+
+    get("/healthz", Access::Open, [](const auto&, const auto&) { return json_response(200, {{"status", "ok"}}); });
+    get("/readyz", Access::Open, [&c](const auto&, const auto&) { return readiness(c); });
+    get("/metrics", Access::Open, [&c](const auto&, const auto&) { return metrics(c); });
+
+    get("/reportedusage", Access::Token, [&c](const auto& request, const auto&) { return reported_usage(c, request); });
+    get("/bills/{billId}", Access::Token, [&c](const auto&, const auto& params) { return bill_detail(c, params); });
+    add("POST", "/bills/{billId}/reprocess", [&c](const auto&, const auto& params) { return reprocess_bill(c, params); });
+    get("/integrationruns", Access::Token, [&c](const auto& request, const auto&) { return list_runs(c, request); });
+    get("/integrationruns/{id}", Access::Token,
+        [&c](const auto&, const auto& params) { return integration_run(c, params); });
+    get("/events", Access::Token, [&c](const auto& request, const auto&) { return list_events(c, request); });
+    add("POST", "/events/{id}/retry", [&c](const auto&, const auto& params) { return retry_event(c, params); });
+    get("/mappings", Access::Token, [&c](const auto&, const auto&) { return list_mappings(c); });
+    add("POST", "/mappings", [&c](const auto& request, const auto&) { return add_mapping(c, request); });
+    add("DELETE", "/mappings/{id}", [&c](const auto&, const auto& params) { return delete_mapping(c, params); });
+
+    // Without clock_control the route does not exist: 404 like any unknown path.
+    if (c.config.testing.clock_control) {
+        add("PUT", "/testing/clock", [&c](const auto& request, const auto&) { return set_clock(c, request); });
+    }
+}
+
+}  // namespace meterbridge::app

@@ -190,8 +190,15 @@ std::string url(const Section& section, std::string_view name, std::string fallb
     const bool https = value.rfind("https://", 0) == 0;
     const bool http = value.rfind("http://", 0) == 0;
     if (!https && !http) throw ConfigError(key, "must be an http:// or https:// URL");
-    if (require_https && !https) throw ConfigError(key, "must be an https:// URL");
     const std::size_t host_start = https ? 8 : 7;
+    // Plain http is allowed to loopback only (a local Azure sandbox, tests):
+    // the HTTP client refuses it for any other host anyway.
+    const std::size_t host_search = value.size() > host_start && value[host_start] == '[' ? value.find(']') : host_start;
+    const std::string host = value.substr(host_start, value.find_first_of(":/", host_search) - host_start);
+    const std::string literal = host.size() > 2 && host.front() == '[' ? host.substr(1, host.size() - 2) : host;
+    const auto address = parse_ip_address(literal);
+    const bool loopback = host == "localhost" || (address && address->is_loopback());
+    if (require_https && !https && !loopback) throw ConfigError(key, "must be an https:// URL (http only to loopback)");
     if (value.size() <= host_start || value[host_start] == '/') throw ConfigError(key, "has no host");
     for (const char c : value) {
         if (c == '?' || c == '#' || c == ' ' || c == '\t' || c == '\n' || c == '\r') {

@@ -496,6 +496,16 @@ TEST(Config, LiveAzureNeedsCredentials) {
     EXPECT_EQ(config.azure.mode, AzureMode::Live);
     EXPECT_EQ(config.azure.token_url, "https://login.example/72f988bf/oauth2/token");
     EXPECT_EQ(config.azure.client_secret->value(), "the-api-secret");
+    // Plain http is accepted for a loopback Azure (a standalone sandbox), nowhere else.
+    const Config local = parse(with(R"({"azure":{"mode":"live","tenant_id":"t","client_id":"c","client_secret":"env:S",
+                                "metering_base_url":"http://127.0.0.1:9090",
+                                "token_url":"http://localhost:9090/{tenant_id}/oauth2/v2.0/token"}})"));
+    EXPECT_EQ(local.azure.metering_base_url, "http://127.0.0.1:9090");
+    EXPECT_EQ(local.azure.token_url, "http://localhost:9090/t/oauth2/v2.0/token");
+    EXPECT_EQ(failure(with(R"({"azure":{"mode":"live","tenant_id":"t","client_id":"c","client_secret":"env:S",
+                                        "metering_base_url":"http://127.example.com"}})"))
+                  .key,
+              "azure.metering_base_url");
 }
 
 TEST(Config, WebhookSigningRules) {

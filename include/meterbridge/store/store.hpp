@@ -1,0 +1,168 @@
+#pragma once
+// The daemon's storage (SPEC §6), behind an interface of its own so that a
+// PostgreSQL backend can be added without touching the core or the HTTP layer.
+//
+// Contracts shared by every operation:
+// - Each operation is one transaction; when it returns, what it changed is
+//   durably committed (SQLite: WAL, synchronous=FULL). Callers tell the
+//   outside world (answer a webhook, send to Azure) only after that.
+// - Expected failures come back as Result errors with the codes of
+//   records.hpp (not_found, duplicate_mapping, invalid_state, invalid_field);
+//   a storage failure is Error{"storage_error"} and nothing was committed.
+// - Thread-safe: writes are serialised; reads may run beside them.
+// - The callbacks of recalculate/plan_slots run inside the write transaction,
+//   under the store's lock: they must be pure (the core's planners) and must
+//   not call back into the store.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <set>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "meterbridge/core/dispatch.hpp"
+#include "meterbridge/core/exchange_log.hpp"
+#include "meterbridge/core/integration.hpp"
+#include "meterbridge/core/ledger.hpp"
+#include "meterbridge/core/outbox.hpp"
+#include "meterbridge/core/result.hpp"
+#include "meterbridge/core/slotting.hpp"
+#include "meterbridge/store/records.hpp"
+
+namespace meterbridge::store {
+
+using RecalculationFn = std::function<RecalculationPlan(std::span<const KeyBalance> balances)>;
+using SlottingFn =
+    std::function<std::vector<PlannedEvent>(std::span<const PendingUnits> pending, const std::set<SlotKey>& occupied)>;
+
+// Also an ExchangeLog: record() appends an unlinked exchange (errors are
+// swallowed there, as the interface has no way to report them; use
+// append_exchange to see them).
+class Store : public ExchangeLog {
+public:
+    ~Store() override = default;
+
+    // ---- webhook deliveries and bill versions (SPEC §4 "Durability first")
+
+    // Stores the delivery and, for a valid one with a bill, the bill version;
+    // decides New / Repeat / Older / Invalid / Ignored (records.hpp).
+    virtual Result<DeliveryReceipt> record_delivery(const Delivery& delivery) = 0;
+    // The current version of every bill whose current version is unprocessed, oldest first.
+    virtual Result<std::vector<BillVersionRecord>> pending_bill_versions() = 0;
+    virtual Result<BillVersionRecord> bill_version(std::int64_t version_id) = 0;
+    virtual Result<std::vector<BillVersionRecord>> bill_versions(const std::string& bill_id) = 0;  // oldest first
+    virtual Status mark_processed(std::int64_t version_id, Instant now) = 0;
+    // POST /bills/{id}/reprocess: marks the bill's current version unprocessed
+    // again and returns it; not_found for an unknown bill.
+    virtual Result<BillVersionRecord> reprocess_bill(const std::string& bill_id) = 0;
+    virtual Result<DeliveryRecord> delivery(std::int64_t delivery_id) = 0;
+
+    // ---- external mappings added at run time (SPEC §5 /mappings)
+
+    virtual Result<std::vector<ExternalMapping>> list_mappings() = 0;  // by id
+    // Returns the new id; duplicate_mapping when (entity, m3ter_id, table,
+    // integration_id) is taken. `mapping.id` is ignored.
+    virtual Result<std::string> add_mapping(const ExternalMapping& mapping) = 0;
+    virtual Status delete_mapping(const std::string& id) = 0;  // not_found
+
+    // ---- recalculation (ledger.hpp)
+
+    // Loads every KeyBalance of (integration, bill), calls fn, applies the
+    // plan (targets, queued entries, withdrawals from pending entries, from
+    // Planned events' shares — a Planned event reduced to 0 is Cancelled — and
+    // from Rejected events' shares) and commits. Returns the applied plan.
+    virtual Result<RecalculationPlan> recalculate(const std::string& integration_id, const std::string& bill_id,
+                                                  Instant now, const RecalculationFn& fn) = 0;
+    // Stores the run (with its config snapshot, skip reason, targets and held
+    // items) and replaces the held line items of (integration, bill version).
+    virtual Result<std::int64_t> record_integration_run(const IntegrationRunRecord& run) = 0;
+
+    // ---- slotting (slotting.hpp)
+
+    // Loads every pending entry and the slots occupied by events (occupies_slot)
+    // from oldest_usable_slot(now, policy) on, calls fn, stores each returned
+    // event as Planned (next attempt at `now`) with its shares, deletes the
+    // consumed entries, and returns the new event ids in order.
+    virtual Result<std::vector<std::int64_t>> plan_slots(Instant now, const SlotPolicy& policy, const SlottingFn& fn) = 0;
+
+    // ---- dispatch (dispatch.hpp)
+
+    // Planned and Sending events whose next attempt is due, with their shares,
+    // oldest slot first (feed them to plan_batches).
+    virtual Result<std::vector<OutboxEvent>> due_events(Instant now) = 0;
+    virtual Result<OutboxEvent> event(std::int64_t event_id) = 0;
+    // Before the HTTP call: Planned/Sending -> Sending, attempts + 1.
+    // Events in other states are left alone. Commit, then send.
+    virtual Status mark_sending(std::span<const std::int64_t> event_ids, Instant now) = 0;
+    // The call certainly did not reach Azure: back to Planned, unless an
+    // earlier attempt of the event may have reached it (then it stays Sending).
+    virtual Status record_not_sent(std::span<const std::int64_t> event_ids, Instant next_attempt_at) = 0;
+    // The call may have reached Azure: stays Sending, re-sent unchanged later.
+    virtual Status record_unknown(std::span<const std::int64_t> event_ids, Instant next_attempt_at) = 0;
+    // Applies Azure's answer for one event (Planned, Sending or Unresolved;
+    // else invalid_state): Accept stores usage_event_id/message_time;
+    // Conflict/Expire re-queue the units (dispatch.hpp requeue_units); Reject
+    // keeps them. Then every (integration, bill) the event carries is
+    // reconciled (plan_reconciliation), all in one transaction.
+    virtual Status settle(std::int64_t event_id, const EventDecision& decision, Instant now,
+                          const SlotPolicy& policy) = 0;
+    // Applies stale_action to every Planned/Sending event: Expire re-queues
+    // and reconciles as settle does; Unresolve keeps the units in flight.
+    virtual Result<StaleOutcome> handle_stale(Instant now, const SlotPolicy& policy) = 0;
+    // POST /events/{id}/retry: Rejected -> Requeued, units re-queued from its
+    // own slot, bills reconciled. invalid_state unless Rejected; not_found.
+    virtual Status retry_rejected(std::int64_t event_id, Instant now, const SlotPolicy& policy) = 0;
+
+    // ---- exchange log (SPEC §4 "Logged"); bodies arrive redacted
+
+    virtual Result<std::int64_t> append_exchange(const ExchangeRecord& exchange, const ExchangeLinks& links) = 0;
+    void record(const ExchangeRecord& exchange) override { (void)append_exchange(exchange, {}); }
+    // Deletes exchanges and clears delivery bodies/headers received before
+    // `older_than` (now - payload_retention_days). Ledger rows are never pruned.
+    virtual Result<PruneOutcome> prune(Instant older_than) = 0;
+
+    // ---- ops API queries (SPEC §5)
+
+    // Units Azure accepted, in m3ter's shape, keyset-paged by (account, bill,
+    // integration, resource). A token that is not one of ours: invalid_field "nextToken".
+    virtual Result<ReportedUsagePage> reported_usage(const ReportedUsageQuery& query) = 0;
+    virtual Result<BillDetail> bill_detail(const std::string& bill_id) = 0;  // not_found
+    virtual Result<std::vector<IntegrationRunRecord>> list_runs(const RunQuery& query) = 0;  // newest first
+    // The run, its config snapshot, the delivery of its bill version, and the
+    // exchanges linked to it, to that delivery, or to events carrying its
+    // (integration, bill) started between this run and the next run of the same
+    // (integration, bill).
+    virtual Result<IntegrationRunDetail> integration_run(std::int64_t run_id) = 0;  // not_found
+    virtual Result<std::vector<EventDetail>> list_events(const EventQuery& query) = 0;
+    virtual Result<StoreMetrics> metrics() = 0;
+    // /readyz: a write transaction can be started and committed.
+    virtual Status writable() = 0;
+};
+
+struct StoreOptions {
+    // How long a statement waits for a lock held by another connection.
+    std::chrono::milliseconds busy_timeout{5000};
+};
+
+// Start-up failures of open_sqlite_store, one clear line each: the database
+// is in use by another daemon, its schema is newer than this build, the file
+// cannot be opened or migrated.
+class StoreOpenError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Opens (creating if needed) the SQLite database at `path`, takes the
+// daemon's exclusive lock on it, applies pending migrations. ":memory:" gives
+// a private in-memory database (tests). Throws StoreOpenError.
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOptions& options = {});
+
+// An ExchangeLog that appends every record to `store` with fixed links
+// (e.g. the events of one batch). `store` must outlive it.
+std::unique_ptr<ExchangeLog> make_linked_exchange_log(Store& store, ExchangeLinks links);
+
+}  // namespace meterbridge::store

@@ -1,0 +1,218 @@
+// Recalculation, slotting and dispatch: the Store operations over the ledger
+// (core/ledger.hpp, slotting.hpp, dispatch.hpp), each one IMMEDIATE transaction.
+#include "ledger_sql.hpp"
+#include "rows.hpp"
+#include "sqlite_store.hpp"
+
+namespace meterbridge::store {
+
+namespace {
+
+Error not_found_event(std::int64_t id) {
+    return make_error(std::string(kNotFound), "no event " + std::to_string(id), "id");
+}
+
+// Events in Planned or Sending whose slot start is at or before `bound`, with shares.
+std::vector<OutboxEvent> unsettled_events_up_to(sqlite::Database& db, std::int64_t bound) {
+    std::vector<OutboxEvent> events;
+    {
+        sqlite::Statement st = db.prepare("SELECT " MB_EVENT_COLUMNS " FROM events e "
+                                          "WHERE e.state IN ('planned', 'sending') AND e.effective_start <= ?1 "
+                                          "ORDER BY e.id");
+        st.bind_all(bound);
+        while (st.step()) events.push_back(read_event_row(st).event);
+    }
+    for (auto& e : events) load_shares(db, e);
+    return events;
+}
+
+}  // namespace
+
+Result<RecalculationPlan> SqliteStore::recalculate(const std::string& integration_id, const std::string& bill_id,
+                                                   Instant now, const RecalculationFn& fn) {
+    return write([&](sqlite::Database& db) -> Result<RecalculationPlan> {
+        const auto balances = load_balances(db, integration_id, bill_id);
+        RecalculationPlan plan = fn(balances);
+        apply_plan(db, plan, now);
+        return plan;
+    });
+}
+
+Result<std::vector<std::int64_t>> SqliteStore::plan_slots(Instant now, const SlotPolicy& policy, const SlottingFn& fn) {
+    return write([&](sqlite::Database& db) -> Result<std::vector<std::int64_t>> {
+        std::vector<PendingUnits> pending;
+        {
+            sqlite::Statement st = db.prepare(
+                "SELECT id, integration_id, bill_id, resource_id, dimension, plan_id, units, slot_hint, ready_at "
+                "FROM pending_units ORDER BY id");
+            while (st.step()) {
+                pending.push_back(PendingUnits{st.int64(0), ShareKey{st.text(1), st.text(2), st.text(3), st.text(4)},
+                                               st.text(5), st.int64(6), from_ms(st.int64(7)), from_ms(st.int64(8))});
+            }
+        }
+        std::set<SlotKey> occupied;
+        {
+            // Older slots cannot be chosen any more, so they need not be loaded.
+            sqlite::Statement st = db.prepare(
+                "SELECT resource_id, dimension, effective_start FROM events "
+                "WHERE state IN ('planned', 'sending', 'accepted', 'conflict', 'unresolved') "
+                "AND effective_start >= ?1");
+            st.bind_all(to_ms(oldest_usable_slot(now, policy)));
+            while (st.step()) occupied.insert(SlotKey{st.text(0), st.text(1), floor_hour(from_ms(st.int64(2)))});
+        }
+        const std::vector<PlannedEvent> planned = fn(pending, occupied);
+        std::vector<std::int64_t> ids;
+        const std::int64_t at = to_ms(now);
+        for (const PlannedEvent& p : planned) {
+            const UsageEventRequest& r = p.request;
+            db.run("INSERT INTO events (resource_id, plan_id, dimension, quantity, effective_start, state, attempts, "
+                   "next_attempt_at, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, 'planned', 0, ?6, ?6, ?6)",
+                   r.resource_id, r.plan_id, r.dimension, r.quantity, to_ms(r.effective_start_time), at);
+            const std::int64_t id = db.last_insert_rowid();
+            std::int64_t sum = 0;
+            for (const EventShare& s : p.shares) {
+                db.run("INSERT INTO event_shares (event_id, integration_id, bill_id, resource_id, dimension, units) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                       id, s.key.integration_id, s.key.bill_id, s.key.resource_id, s.key.dimension, s.units);
+                sum += s.units;
+            }
+            if (sum != r.quantity) throw std::logic_error("planned event's shares do not add up to its quantity");
+            for (const std::int64_t pending_id : p.pending_ids) {
+                if (db.run("DELETE FROM pending_units WHERE id = ?1", pending_id) != 1) {
+                    throw std::logic_error("planned event consumes unknown pending entry " +
+                                           std::to_string(pending_id));
+                }
+            }
+            ids.push_back(id);
+        }
+        return ids;
+    });
+}
+
+Result<std::vector<OutboxEvent>> SqliteStore::due_events(Instant now) {
+    return read([&](sqlite::Database& db) -> Result<std::vector<OutboxEvent>> {
+        std::vector<OutboxEvent> events;
+        {
+            sqlite::Statement st = db.prepare("SELECT " MB_EVENT_COLUMNS " FROM events e "
+                                              "WHERE e.state IN ('planned', 'sending') AND e.next_attempt_at <= ?1 "
+                                              "ORDER BY e.effective_start, e.id");
+            st.bind_all(to_ms(now));
+            while (st.step()) events.push_back(read_event_row(st).event);
+        }
+        for (auto& e : events) load_shares(db, e);
+        return events;
+    });
+}
+
+Result<OutboxEvent> SqliteStore::event(std::int64_t event_id) {
+    return read([&](sqlite::Database& db) -> Result<OutboxEvent> {
+        auto detail = load_event(db, event_id);
+        if (!detail) return not_found_event(event_id);
+        return std::move(detail->event);
+    });
+}
+
+Status SqliteStore::mark_sending(std::span<const std::int64_t> event_ids, Instant now) {
+    return write([&](sqlite::Database& db) -> Status {
+        for (const std::int64_t id : event_ids) {
+            // Sending again an event that is already Sending: the earlier
+            // attempt's fate is unknown (lost answer, or a crash), so it may
+            // have reached Azure whatever this attempt's outcome.
+            db.run("UPDATE events SET maybe_sent = CASE WHEN state = 'sending' THEN 1 ELSE maybe_sent END, "
+                   "state = 'sending', attempts = attempts + 1, updated_at = ?2 "
+                   "WHERE id = ?1 AND state IN ('planned', 'sending')",
+                   id, to_ms(now));
+        }
+        return Ok{};
+    });
+}
+
+Status SqliteStore::record_not_sent(std::span<const std::int64_t> event_ids, Instant next_attempt_at) {
+    return write([&](sqlite::Database& db) -> Status {
+        for (const std::int64_t id : event_ids) {
+            db.run("UPDATE events SET state = CASE WHEN maybe_sent = 1 THEN 'sending' ELSE 'planned' END, "
+                   "next_attempt_at = ?2 WHERE id = ?1 AND state = 'sending'",
+                   id, to_ms(next_attempt_at));
+        }
+        return Ok{};
+    });
+}
+
+Status SqliteStore::record_unknown(std::span<const std::int64_t> event_ids, Instant next_attempt_at) {
+    return write([&](sqlite::Database& db) -> Status {
+        for (const std::int64_t id : event_ids) {
+            db.run("UPDATE events SET maybe_sent = 1, next_attempt_at = ?2 WHERE id = ?1 AND state = 'sending'", id,
+                   to_ms(next_attempt_at));
+        }
+        return Ok{};
+    });
+}
+
+Status SqliteStore::settle(std::int64_t event_id, const EventDecision& decision, Instant now,
+                           const SlotPolicy& policy) {
+    return write([&](sqlite::Database& db) -> Status {
+        const auto detail = load_event(db, event_id);
+        if (!detail) return not_found_event(event_id);
+        const OutboxEvent& e = detail->event;
+        if (e.state != EventState::Planned && e.state != EventState::Sending && e.state != EventState::Unresolved) {
+            return make_error(std::string(kInvalidState),
+                              "event " + std::to_string(event_id) + " is " + std::string(to_string(e.state)) +
+                                  ": it has been settled already");
+        }
+        EventState state = EventState::Rejected;
+        switch (decision.kind) {
+            case EventDecision::Kind::Accept: state = EventState::Accepted; break;
+            case EventDecision::Kind::Conflict: state = EventState::Conflict; break;
+            case EventDecision::Kind::Expire: state = EventState::Expired; break;
+            case EventDecision::Kind::Reject: state = EventState::Rejected; break;
+        }
+        transition(db, e, state, &decision, now, policy);
+        return Ok{};
+    });
+}
+
+Result<StaleOutcome> SqliteStore::handle_stale(Instant now, const SlotPolicy& policy) {
+    return write([&](sqlite::Database& db) -> Result<StaleOutcome> {
+        StaleOutcome outcome;
+        // A generous bound in SQL; stale_action decides exactly.
+        const Instant bound = now - kAzureWindow + kWindowSafety + hours{1};
+        for (const OutboxEvent& e : unsettled_events_up_to(db, to_ms(bound))) {
+            switch (stale_action(e, now)) {
+                case StaleAction::Expire: {
+                    EventDecision d;
+                    d.kind = EventDecision::Kind::Expire;
+                    d.error_code = "WindowClosed";
+                    d.error_message = "the slot left Azure's 24-hour window before the event was sent";
+                    transition(db, e, EventState::Expired, &d, now, policy);
+                    outcome.expired.push_back(e.id);
+                    break;
+                }
+                case StaleAction::Unresolve:
+                    db.run("UPDATE events SET state = 'unresolved', error_code = 'Unresolved', "
+                           "error_message = 'the slot left the 24-hour window without an answer from Azure', "
+                           "updated_at = ?2 WHERE id = ?1",
+                           e.id, to_ms(now));
+                    outcome.unresolved.push_back(e.id);
+                    break;
+                case StaleAction::None: break;
+            }
+        }
+        return outcome;
+    });
+}
+
+Status SqliteStore::retry_rejected(std::int64_t event_id, Instant now, const SlotPolicy& policy) {
+    return write([&](sqlite::Database& db) -> Status {
+        const auto detail = load_event(db, event_id);
+        if (!detail) return not_found_event(event_id);
+        if (detail->event.state != EventState::Rejected) {
+            return make_error(std::string(kInvalidState),
+                              "event " + std::to_string(event_id) + " is " +
+                                  std::string(to_string(detail->event.state)) + ", not rejected");
+        }
+        transition(db, detail->event, EventState::Requeued, nullptr, now, policy);
+        return Ok{};
+    });
+}
+
+}  // namespace meterbridge::store

@@ -1,0 +1,106 @@
+#pragma once
+// The SQLite implementation of Store. One writer connection, guarded by a
+// mutex, for every write (BEGIN IMMEDIATE); for a file database a second,
+// read-only connection serves the ops queries (BEGIN DEFERRED: a consistent
+// snapshot while the writer goes on, thanks to WAL). An in-memory database
+// has only the writer connection, which then also serves reads.
+//
+// The operations are spread over one file per area (deliveries.cpp,
+// mappings.cpp, ledger.cpp, runs.cpp, exchanges.cpp, queries.cpp); this file
+// declares them and the transaction helpers they share.
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <type_traits>
+
+#include "file_lock.hpp"
+#include "meterbridge/store/store.hpp"
+#include "sqlite.hpp"
+
+namespace meterbridge::store {
+
+// Error{"storage_error"} for an exception thrown inside a transaction.
+Error storage_error(const std::exception& failure);
+
+class SqliteStore final : public Store {
+public:
+    SqliteStore(const std::string& path, const StoreOptions& options);
+
+    Result<DeliveryReceipt> record_delivery(const Delivery& delivery) override;
+    Result<std::vector<BillVersionRecord>> pending_bill_versions() override;
+    Result<BillVersionRecord> bill_version(std::int64_t version_id) override;
+    Result<std::vector<BillVersionRecord>> bill_versions(const std::string& bill_id) override;
+    Status mark_processed(std::int64_t version_id, Instant now) override;
+    Result<BillVersionRecord> reprocess_bill(const std::string& bill_id) override;
+    Result<DeliveryRecord> delivery(std::int64_t delivery_id) override;
+
+    Result<std::vector<ExternalMapping>> list_mappings() override;
+    Result<std::string> add_mapping(const ExternalMapping& mapping) override;
+    Status delete_mapping(const std::string& id) override;
+
+    Result<RecalculationPlan> recalculate(const std::string& integration_id, const std::string& bill_id, Instant now,
+                                          const RecalculationFn& fn) override;
+    Result<std::int64_t> record_integration_run(const IntegrationRunRecord& run) override;
+
+    Result<std::vector<std::int64_t>> plan_slots(Instant now, const SlotPolicy& policy, const SlottingFn& fn) override;
+
+    Result<std::vector<OutboxEvent>> due_events(Instant now) override;
+    Result<OutboxEvent> event(std::int64_t event_id) override;
+    Status mark_sending(std::span<const std::int64_t> event_ids, Instant now) override;
+    Status record_not_sent(std::span<const std::int64_t> event_ids, Instant next_attempt_at) override;
+    Status record_unknown(std::span<const std::int64_t> event_ids, Instant next_attempt_at) override;
+    Status settle(std::int64_t event_id, const EventDecision& decision, Instant now, const SlotPolicy& policy) override;
+    Result<StaleOutcome> handle_stale(Instant now, const SlotPolicy& policy) override;
+    Status retry_rejected(std::int64_t event_id, Instant now, const SlotPolicy& policy) override;
+
+    Result<std::int64_t> append_exchange(const ExchangeRecord& exchange, const ExchangeLinks& links) override;
+    Result<PruneOutcome> prune(Instant older_than) override;
+
+    Result<ReportedUsagePage> reported_usage(const ReportedUsageQuery& query) override;
+    Result<BillDetail> bill_detail(const std::string& bill_id) override;
+    Result<std::vector<IntegrationRunRecord>> list_runs(const RunQuery& query) override;
+    Result<IntegrationRunDetail> integration_run(std::int64_t run_id) override;
+    Result<std::vector<EventDetail>> list_events(const EventQuery& query) override;
+    Result<StoreMetrics> metrics() override;
+    Status writable() override;
+
+private:
+    // Runs `body(db)` in one IMMEDIATE transaction on the writer connection;
+    // commits when it returns a value, rolls back on an Error or exception.
+    template <class F>
+    auto write(F&& body) -> std::invoke_result_t<F&, sqlite::Database&> {
+        std::lock_guard lock(write_mutex_);
+        try {
+            sqlite::Transaction tx(writer_, sqlite::Transaction::Mode::Immediate);
+            auto result = body(writer_);
+            if (result.ok()) tx.commit();
+            return result;
+        } catch (const std::exception& failure) {
+            return storage_error(failure);
+        }
+    }
+
+    // Runs `body(db)` in one DEFERRED (snapshot) transaction on the read connection.
+    template <class F>
+    auto read(F&& body) -> std::invoke_result_t<F&, sqlite::Database&> {
+        std::unique_lock lock(reader_ ? read_mutex_ : write_mutex_);
+        sqlite::Database& db = reader_ ? *reader_ : writer_;
+        try {
+            sqlite::Transaction tx(db, sqlite::Transaction::Mode::Deferred);
+            auto result = body(db);
+            tx.commit();
+            return result;
+        } catch (const std::exception& failure) {
+            return storage_error(failure);
+        }
+    }
+
+    std::unique_ptr<FileLock> lock_;  // taken before the database is touched; released last
+    sqlite::Database writer_;
+    std::optional<sqlite::Database> reader_;
+    std::mutex write_mutex_;
+    std::mutex read_mutex_;
+};
+
+}  // namespace meterbridge::store

@@ -12,18 +12,14 @@ Error not_found_event(std::int64_t id) {
     return make_error(std::string(kNotFound), "no event " + std::to_string(id), "id");
 }
 
-// Events in Planned or Sending whose slot start is at or before `bound`, with shares.
-std::vector<OutboxEvent> unsettled_events_up_to(sqlite::Database& db, std::int64_t bound) {
-    std::vector<OutboxEvent> events;
-    {
-        sqlite::Statement st = db.prepare("SELECT " MB_EVENT_COLUMNS " FROM events e "
-                                          "WHERE e.state IN ('planned', 'sending') AND e.effective_start <= ?1 "
-                                          "ORDER BY e.id");
-        st.bind_all(bound);
-        while (st.step()) events.push_back(read_event_row(st).event);
-    }
-    for (auto& e : events) load_shares(db, e);
-    return events;
+// Ids of Planned/Sending events whose slot start is at or before `bound`, oldest first.
+std::vector<std::int64_t> unsettled_event_ids_up_to(sqlite::Database& db, std::int64_t bound) {
+    std::vector<std::int64_t> ids;
+    sqlite::Statement st = db.prepare(
+        "SELECT id FROM events WHERE state IN ('planned', 'sending') AND effective_start <= ?1 ORDER BY id");
+    st.bind_all(bound);
+    while (st.step()) ids.push_back(st.int64(0));
+    return ids;
 }
 
 }  // namespace
@@ -176,7 +172,12 @@ Result<StaleOutcome> SqliteStore::handle_stale(Instant now, const SlotPolicy& po
         StaleOutcome outcome;
         // A generous bound in SQL; stale_action decides exactly.
         const Instant bound = now - kAzureWindow + kWindowSafety + hours{1};
-        for (const OutboxEvent& e : unsettled_events_up_to(db, to_ms(bound))) {
+        for (const std::int64_t id : unsettled_event_ids_up_to(db, to_ms(bound))) {
+            // Loaded one at a time: settling one event reconciles its bills,
+            // which may withdraw units from (or cancel) a later one.
+            const auto detail = load_event(db, id);
+            if (!detail) continue;
+            const OutboxEvent& e = detail->event;
             switch (stale_action(e, now)) {
                 case StaleAction::Expire: {
                     EventDecision d;

@@ -87,12 +87,12 @@ Result<ReportedUsagePage> SqliteStore::reported_usage(const ReportedUsageQuery& 
         std::vector<GroupKey> groups;
         {
             sqlite::Statement st = db.prepare(
-                "SELECT DISTINCT b.account_id, s.bill_id, s.integration_id, s.resource_id FROM event_shares s "
-                "JOIN events e ON e.id = s.event_id JOIN bills b ON b.id = s.bill_id "
+                "SELECT DISTINCT COALESCE(b.account_id, '') AS account, s.bill_id, s.integration_id, s.resource_id "
+                "FROM event_shares s JOIN events e ON e.id = s.event_id LEFT JOIN bills b ON b.id = s.bill_id "
                 "WHERE e.state = 'accepted' AND s.units > 0 "
-                "AND (?1 = '' OR b.account_id = ?1) AND (?2 = '' OR s.bill_id = ?2) "
+                "AND (?1 = '' OR account = ?1) AND (?2 = '' OR s.bill_id = ?2) "
                 "AND (?3 IS NULL OR e.effective_start >= ?3) AND (?4 IS NULL OR e.effective_start < ?4) "
-                "AND (?5 IS NULL OR (b.account_id, s.bill_id, s.integration_id, s.resource_id) > (?5, ?6, ?7, ?8)) "
+                "AND (?5 IS NULL OR (account, s.bill_id, s.integration_id, s.resource_id) > (?5, ?6, ?7, ?8)) "
                 "ORDER BY 1, 2, 3, 4 LIMIT ?9");
             st.bind_all(q.account_id, q.bill_id, from, to);
             if (after) st.bind(5, (*after)[0]).bind(6, (*after)[1]).bind(7, (*after)[2]).bind(8, (*after)[3]);

@@ -1,0 +1,125 @@
+// Opening the SQLite store: migrations by user_version, refusal of a newer
+// schema, the daemon's exclusive lock, WAL, and no REAL column anywhere.
+#include "meterbridge/store/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include "migrations.hpp"
+#include "support/store_test_support.hpp"
+
+namespace meterbridge {
+namespace {
+
+using testing::TempDir;
+
+std::string open_error(const std::string& path) {
+    try {
+        store::open_sqlite_store(path);
+    } catch (const store::StoreOpenError& e) {
+        return e.what();
+    }
+    return "";
+}
+
+TEST(StoreOpen, FreshDatabaseGetsTheLatestSchemaInWalMode) {
+    TempDir dir;
+    const std::string path = dir.file("sub/dir/m.db");  // parent directories are created
+    auto store = store::open_sqlite_store(path);
+    EXPECT_EQ(testing::sql_int(path, "PRAGMA user_version"), store::latest_schema_version());
+    EXPECT_GE(store::latest_schema_version(), 1);
+    store::sqlite::Database db = store::sqlite::Database::open(path, true);
+    auto st = db.prepare("PRAGMA journal_mode");
+    ASSERT_TRUE(st.step());
+    EXPECT_EQ(st.text(0), "wal");
+    EXPECT_GT(testing::sql_int(path, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'events'"), 0);
+}
+
+TEST(StoreOpen, MigrationsAreNumberedWithoutGaps) {
+    int expected = 1;
+    for (const auto& m : store::migrations()) EXPECT_EQ(m.version, expected++) << m.name;
+}
+
+TEST(StoreOpen, ReopeningKeepsDataAndSchema) {
+    TempDir dir;
+    const std::string path = dir.file("m.db");
+    ExternalMapping mapping;
+    mapping.m3ter_id = "acc-1";
+    mapping.external_id = "sub-1";
+    {
+        auto store = store::open_sqlite_store(path);
+        ASSERT_TRUE(store->add_mapping(mapping).ok());
+    }
+    auto store = store::open_sqlite_store(path);
+    EXPECT_EQ(testing::sql_int(path, "PRAGMA user_version"), store::latest_schema_version());
+    const auto mappings = store->list_mappings();
+    ASSERT_TRUE(mappings.ok());
+    ASSERT_EQ(mappings->size(), 1u);
+    EXPECT_EQ(mappings->front().external_id, "sub-1");
+}
+
+TEST(StoreOpen, NewerSchemaIsRefusedAndLeftUntouched) {
+    TempDir dir;
+    const std::string path = dir.file("m.db");
+    store::open_sqlite_store(path).reset();
+    {
+        store::sqlite::Database db = store::sqlite::Database::open(path);
+        db.exec("PRAGMA user_version = 99");
+    }
+    const std::string error = open_error(path);
+    EXPECT_NE(error.find("schema version 99 is newer"), std::string::npos) << error;
+    EXPECT_EQ(testing::sql_int(path, "PRAGMA user_version"), 99);
+}
+
+TEST(StoreOpen, SecondOpenOfTheSameFileIsRefusedWhileTheFirstLives) {
+    TempDir dir;
+    const std::string path = dir.file("m.db");
+    {
+        auto first = store::open_sqlite_store(path);
+        const std::string error = open_error(path);
+        EXPECT_NE(error.find("in use by another meterbridge process"), std::string::npos) << error;
+        EXPECT_TRUE(first->writable().ok());  // the refused open did not disturb the first
+    }
+    EXPECT_EQ(open_error(path), "");  // released with the store
+}
+
+TEST(StoreOpen, InMemoryStoresAreIndependent) {
+    auto a = store::open_sqlite_store(":memory:");
+    auto b = store::open_sqlite_store(":memory:");
+    ExternalMapping mapping;
+    mapping.m3ter_id = "acc-1";
+    ASSERT_TRUE(a->add_mapping(mapping).ok());
+    EXPECT_EQ(b->list_mappings()->size(), 0u);
+    EXPECT_TRUE(b->writable().ok());
+}
+
+TEST(StoreOpen, NoColumnHoldsFloatingPoint) {
+    TempDir dir;
+    const std::string path = dir.file("m.db");
+    store::open_sqlite_store(path).reset();
+    store::sqlite::Database db = store::sqlite::Database::open(path, true);
+    auto st = db.prepare(
+        "SELECT m.name, c.name, c.type FROM sqlite_master m JOIN pragma_table_info(m.name) c WHERE m.type = 'table' "
+        "AND m.name NOT LIKE 'sqlite_%'");
+    int columns = 0;
+    while (st.step()) {
+        ++columns;
+        const std::string type = st.text(2);
+        EXPECT_TRUE(type == "INTEGER" || type == "TEXT" || type == "BLOB") << st.text(0) << "." << st.text(1) << " " << type;
+    }
+    EXPECT_GT(columns, 50);
+}
+
+TEST(StoreOpen, UnopenableFileIsAClearStartupError) {
+    TempDir dir;
+    const std::string path = dir.file("not-a-db");
+    {
+        std::FILE* f = std::fopen(path.c_str(), "w");
+        std::fputs("this is not a database, just text long enough to have a header ......", f);
+        std::fclose(f);
+    }
+    const std::string error = open_error(path);
+    EXPECT_NE(error.find("cannot open database"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace meterbridge

@@ -1,13 +1,96 @@
-// Placeholder until the serve subcommand is implemented; exits non-zero.
+// `meterbridge serve [--config FILE]` (SPEC §1): runs the daemon until
+// SIGTERM/SIGINT, then drains gracefully (10 s); a second signal forces exit.
+#include <spdlog/spdlog.h>
+
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <thread>
+#include <unistd.h>
 
 #include "commands.hpp"
+#include "config_file.hpp"
+#include "daemon.hpp"
+#include "logging.hpp"
+#include "systemd_notify.hpp"
 
 namespace meterbridge::app {
+namespace {
 
-int serve_command(Args /*args*/) {
-    std::fputs("meterbridge: 'serve' is not implemented yet\n", stderr);
-    return 1;
+constexpr const char* kServeUsage = "usage: meterbridge serve [--config FILE]   (or MB_CONFIG=FILE)\n";
+
+}  // namespace
+
+int serve_command(Args args) {
+    std::string path;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const std::string_view arg = args[i];
+        if (arg == "--config" && i + 1 < args.size()) {
+            path = std::string(args[++i]);
+        } else if (arg.rfind("--config=", 0) == 0) {
+            path = std::string(arg.substr(9));
+        } else if (arg == "--help" || arg == "-h") {
+            std::fputs(kServeUsage, stdout);
+            return 0;
+        } else {
+            std::fprintf(stderr, "meterbridge: serve: unexpected argument '%.*s'\n%s", static_cast<int>(arg.size()),
+                         arg.data(), kServeUsage);
+            return 2;
+        }
+    }
+    if (path.empty()) {
+        const char* env = std::getenv("MB_CONFIG");
+        if (env == nullptr || *env == '\0') {
+            std::fprintf(stderr, "meterbridge: serve needs --config FILE or MB_CONFIG\n");
+            return 2;
+        }
+        path = env;
+    }
+
+    // Signals are taken synchronously by this thread; block them before any
+    // other thread starts so that none of those receives them.
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+    Config config;
+    try {
+        config = load_config_file(path);
+    } catch (const ConfigError& error) {
+        std::fprintf(stderr, "%s\n", format_config_error(error).c_str());
+        return 1;
+    }
+    configure_logging(config.log);
+    for (const auto& warning : config.warnings) spdlog::warn("config: {}", warning);
+
+    std::unique_ptr<Daemon> daemon;
+    try {
+        daemon = Daemon::start(std::move(config));
+    } catch (const std::exception& error) {
+        spdlog::critical("cannot start: {}", error.what());
+        std::fprintf(stderr, "meterbridge: cannot start: %s\n", error.what());
+        return 1;
+    }
+    systemd::ready();
+
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    spdlog::info("received {}, draining (10 s; a second signal forces exit)", strsignal(signal_number));
+    systemd::stopping();
+    std::thread force([signals]() mutable {
+        int second = 0;
+        sigwait(&signals, &second);
+        std::fputs("meterbridge: second signal, exiting now\n", stderr);
+        _exit(130);
+    });
+    force.detach();
+    daemon->stop(std::chrono::seconds(10));
+    daemon.reset();
+    spdlog::info("stopped");
+    spdlog::shutdown();
+    return 0;
 }
 
 }  // namespace meterbridge::app

@@ -1,0 +1,153 @@
+#include "daemon.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <stdexcept>
+
+#include "clocks.hpp"
+#include "meterbridge/azure/sandbox.hpp"
+#include "meterbridge/azure/token_provider.hpp"
+#include "meterbridge/m3ter/account_source.hpp"
+#include "meterbridge/m3ter/api_client.hpp"
+#include "meterbridge/net/http_client.hpp"
+#include "meterbridge/net/http_server.hpp"
+#include "meterbridge/store/store.hpp"
+#include "ops_api.hpp"
+#include "router.hpp"
+#include "scheduler.hpp"
+#include "webhook_handler.hpp"
+
+namespace meterbridge::app {
+
+// Declared in dependency order: members are destroyed bottom-up, so the
+// server goes first and the store last.
+struct Daemon::Parts {
+    Config config;
+    SettableClock clock;
+    std::unique_ptr<store::Store> store;
+    std::unique_ptr<azure::Sandbox> sandbox;
+    std::unique_ptr<net::HttpClient> http;
+    std::unique_ptr<azure::TokenProvider> tokens;
+    std::unique_ptr<m3ter::ApiClient> m3ter;
+    std::unique_ptr<m3ter::AccountSource> accounts;
+    std::unique_ptr<Scheduler> scheduler;
+    std::unique_ptr<WebhookContext> webhook;
+    std::unique_ptr<OpsContext> ops;
+    Router router;
+    std::unique_ptr<net::HttpServer> server;
+    bool stopped = false;
+};
+
+namespace {
+
+std::unique_ptr<store::Store> open_store(const StorageConfig& storage) {
+    const std::filesystem::path path(storage.sqlite_path);
+    if (storage.sqlite_path != ":memory:" && path.has_parent_path()) {
+        std::error_code ignored;
+        std::filesystem::create_directories(path.parent_path(), ignored);
+    }
+    return store::open_sqlite_store(storage.sqlite_path);
+}
+
+// Where the Azure side lives: the in-process sandbox, or the configured URLs.
+void start_azure(Daemon::Parts& parts) {
+    const AzureConfig& azure = parts.config.azure;
+    azure::TokenProviderOptions token;
+    token.client_id = azure.client_id;
+    token.client_secret = azure.client_secret ? azure.client_secret->value() : std::string("sandbox-secret");
+    token.token_url = azure.token_url;
+    azure::MeteringClientOptions metering;
+    metering.base_url = azure.metering_base_url;
+    metering.api_version = azure.api_version;
+    metering.request_timeout = std::chrono::seconds{azure.request_timeout_s};
+    if (azure.mode == AzureMode::Sandbox) {
+        azure::SandboxOptions options;
+        options.base_clock = &parts.clock;  // PUT /testing/clock moves the sandbox's time too
+        auto sandbox = azure::Sandbox::start(std::move(options));
+        if (!sandbox) throw std::runtime_error("cannot start the Azure sandbox: " + sandbox.error().message);
+        parts.sandbox = std::move(*sandbox);
+        metering.base_url = parts.sandbox->base_url();
+        token.token_url = parts.sandbox->token_url(azure.tenant_id, !azure::is_v1_token_url(azure.token_url));
+        spdlog::info("azure: built-in sandbox at {}", metering.base_url);
+    }
+    net::HttpClientOptions http;
+    http.read_timeout = std::chrono::seconds{azure.request_timeout_s};
+    parts.http = std::make_unique<net::HttpClient>(http);
+    parts.tokens = std::make_unique<azure::TokenProvider>(token, *parts.http, parts.clock, parts.store.get());
+
+    if (parts.config.m3ter) {
+        parts.m3ter = std::make_unique<m3ter::ApiClient>(m3ter::ApiClientOptions::from_config(*parts.config.m3ter),
+                                                         *parts.http, parts.clock, parts.store.get());
+        parts.accounts = m3ter::make_api_account_source(*parts.m3ter, parts.clock, parts.config.accounts);
+    } else {
+        parts.accounts = m3ter::make_static_account_source(parts.config.accounts);
+    }
+    parts.scheduler = std::make_unique<Scheduler>(Scheduler::Deps{parts.config, *parts.store, parts.clock, *parts.http,
+                                                                  *parts.tokens, parts.accounts.get(), metering});
+}
+
+void start_http(Daemon::Parts& parts) {
+    Scheduler* scheduler = parts.scheduler.get();
+    const auto wake = [scheduler] { scheduler->wake(); };
+    parts.webhook = std::make_unique<WebhookContext>(
+        WebhookContext{parts.config, *parts.store, parts.clock, parts.m3ter.get(), wake});
+    const bool sandbox = parts.sandbox != nullptr;
+    azure::TokenProvider* tokens = parts.tokens.get();
+    parts.ops = std::make_unique<OpsContext>(OpsContext{parts.config, *parts.store, parts.clock, wake,
+                                                        [sandbox, tokens]() -> Status {
+                                                            if (sandbox) return Ok{};
+                                                            auto token = tokens->access_token();
+                                                            if (!token) return token.error();
+                                                            return Ok{};
+                                                        },
+                                                        tokens});
+    add_webhook_route(parts.router, *parts.webhook);
+    add_ops_routes(parts.router, *parts.ops);
+
+    net::HttpServerOptions options;
+    options.address = parts.config.listen.address;
+    options.port = parts.config.listen.port;
+    options.max_body_bytes = static_cast<std::size_t>(parts.config.webhook.max_body_bytes);
+    const Router* router = &parts.router;
+    auto server = net::HttpServer::start(options, [router](net::HttpRequest request, net::Responder respond) {
+        router->dispatch(request, respond);
+    });
+    if (!server) {
+        throw std::runtime_error("cannot listen on " + options.address + ":" + std::to_string(options.port) + ": " +
+                                 server.error().message);
+    }
+    parts.server = std::move(*server);
+}
+
+}  // namespace
+
+std::unique_ptr<Daemon> Daemon::start(Config config) {
+    auto parts = std::make_unique<Parts>();
+    parts->config = std::move(config);
+    parts->store = open_store(parts->config.storage);
+    start_azure(*parts);
+    start_http(*parts);
+    parts->scheduler->start();
+    spdlog::info("meterbridge {} listening on {}:{} ({} integrations, scheduler {}, db {})", METERBRIDGE_VERSION,
+                 parts->server->address(), parts->server->port(), parts->config.integrations.size(),
+                 to_string(parts->config.scheduler.policy), parts->config.storage.sqlite_path);
+    return std::unique_ptr<Daemon>(new Daemon(std::move(parts)));
+}
+
+Daemon::Daemon(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+Daemon::~Daemon() { stop(std::chrono::seconds(10)); }
+
+void Daemon::stop(Duration deadline) {
+    if (parts_->stopped) return;
+    parts_->stopped = true;
+    parts_->server->stop(deadline);  // no new deliveries; those in flight finish
+    parts_->scheduler->stop();       // the tick in progress finishes
+    if (parts_->sandbox) parts_->sandbox->stop();
+    parts_->store.reset();  // closes the database and releases its lock
+}
+
+std::uint16_t Daemon::port() const { return parts_->server->port(); }
+
+}  // namespace meterbridge::app

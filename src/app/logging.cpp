@@ -1,0 +1,47 @@
+#include "logging.hpp"
+
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+
+#include "meterbridge/core/exact_json.hpp"
+#include "meterbridge/core/time.hpp"
+
+namespace meterbridge::app {
+namespace {
+
+// One JSON object per line, so log shippers need no parsing rules.
+class JsonLineSink final : public spdlog::sinks::base_sink<std::mutex> {
+protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        const auto at = std::chrono::time_point_cast<Duration>(msg.time);
+        const Json line = {{"time", format_iso8601(Instant{at.time_since_epoch()}, true)},
+                           {"level", std::string(spdlog::level::to_string_view(msg.level).data(),
+                                                 spdlog::level::to_string_view(msg.level).size())},
+                           {"msg", std::string(msg.payload.data(), msg.payload.size())}};
+        const std::string text = line.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
+        std::fwrite(text.data(), 1, text.size(), stderr);
+    }
+    void flush_() override { std::fflush(stderr); }
+};
+
+}  // namespace
+
+void configure_logging(const LogConfig& config) {
+    std::shared_ptr<spdlog::logger> logger;
+    if (config.format == LogFormat::JsonLines) {
+        logger = std::make_shared<spdlog::logger>("meterbridge", std::make_shared<JsonLineSink>());
+    } else {
+        logger = std::make_shared<spdlog::logger>("meterbridge", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+        logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);
+    }
+    logger->set_level(spdlog::level::from_str(config.level));
+    logger->flush_on(spdlog::level::info);
+    spdlog::set_default_logger(std::move(logger));
+}
+
+}  // namespace meterbridge::app

@@ -1,0 +1,256 @@
+#include "scheduler.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+
+#include "meterbridge/core/conversion.hpp"
+#include "meterbridge/core/dispatch.hpp"
+#include "meterbridge/core/slotting.hpp"
+
+namespace meterbridge::app {
+namespace {
+
+// Logs a failed store operation; the tick goes on with the next item and the
+// failed one is retried on the next tick (every step is idempotent).
+template <class T>
+bool check(const Result<T>& result, std::string_view what) {
+    if (!result.ok()) spdlog::error("scheduler: {}: {} ({})", what, result.error().message, result.error().code);
+    return result.ok();
+}
+
+bool needs_account(const Config& config) {
+    for (const auto& integration : config.integrations) {
+        if (integration.account_filter) return true;
+    }
+    return false;
+}
+
+}  // namespace
+
+SlotPolicy slot_policy_of(const SchedulerConfig& config) {
+    SlotPolicy policy;
+    policy.mode = config.policy == SchedulerPolicy::Eager ? SlotPolicy::Mode::Eager : SlotPolicy::Mode::HourClose;
+    policy.flush_delay = std::chrono::seconds{config.flush_delay_s};
+    return policy;
+}
+
+Scheduler::Scheduler(Deps deps)
+    : deps_(std::move(deps)), policy_(slot_policy_of(deps_.config.scheduler)), random_(std::random_device{}()) {}
+
+Scheduler::~Scheduler() { stop(); }
+
+TickReport Scheduler::tick() {
+    TickReport report;
+    auto versions = deps_.store.pending_bill_versions();
+    if (check(versions, "pending bill versions")) {
+        for (const auto& version : *versions) process_version(version, report);
+    }
+
+    const Instant now = deps_.clock.now();
+    auto stale = deps_.store.handle_stale(now, policy_);
+    if (check(stale, "stale events")) {
+        for (auto id : stale->expired) spdlog::warn("event {} expired before it could be sent; units re-queued", id);
+        for (auto id : stale->unresolved) {
+            spdlog::error("event {} may have reached Azure and its 24-hour window closed without an answer: "
+                          "reconcile it with Azure's usage report",
+                          id);
+        }
+    }
+    auto planned = deps_.store.plan_slots(now, policy_, [&](std::span<const PendingUnits> pending,
+                                                           const std::set<SlotKey>& occupied) {
+        return plan_slots(pending, occupied, now, policy_);
+    });
+    if (check(planned, "slotting")) report.events_planned = static_cast<int>(planned->size());
+
+    auto due = deps_.store.due_events(now);
+    if (!check(due, "due events")) return report;
+    std::map<std::int64_t, const OutboxEvent*> by_id;
+    for (const auto& event : *due) by_id[event.id] = &event;
+    for (const auto& batch : plan_batches(*due, now)) {
+        std::vector<const OutboxEvent*> events;
+        for (auto id : batch) events.push_back(by_id.at(id));
+        send_batch(events, report);
+        ++report.batches_sent;
+    }
+    return report;
+}
+
+void Scheduler::process_version(const store::BillVersionRecord& version, TickReport& report) {
+    const Instant started = deps_.clock.now();
+    std::optional<Bill> bill;
+    std::string failure;
+    if (!version.deleted) {
+        auto document = parse_exact_json(version.bill_json);
+        auto parsed = document ? parse_bill(*document) : Result<Bill>(document.error());
+        if (parsed) {
+            bill = std::move(*parsed);
+        } else {
+            failure = "stored bill does not parse: " + parsed.error().message;
+        }
+    }
+    std::vector<ExternalMapping> mappings = deps_.config.external_mappings;
+    auto stored = deps_.store.list_mappings();
+    if (!check(stored, "mappings")) return;  // retried next tick
+    mappings.insert(mappings.end(), stored->begin(), stored->end());
+
+    std::optional<Json> account;
+    if (bill && deps_.accounts != nullptr && needs_account(deps_.config)) {
+        account = deps_.accounts->account(bill->account_id);
+        if (!account) spdlog::warn("account {} could not be resolved: account filters fail for it", bill->account_id);
+    }
+
+    for (const IntegrationConfig& integration : deps_.config.integrations) {
+        store::IntegrationRunRecord run;
+        run.bill_version_id = version.id;
+        run.integration_id = integration.id;
+        run.config_snapshot = integration_to_json(integration).dump();
+        run.started_at = started;
+        run.error = failure;
+        bool recalculate = version.deleted;  // deletion: every target of the bill goes to zero
+        if (bill) {
+            Conversion conversion = convert_bill(integration, *bill, mappings, account ? &*account : nullptr);
+            run.skipped = conversion.skipped;
+            run.targets = conversion.targets;
+            run.held = conversion.held;
+            recalculate = conversion.ran();
+        }
+        if (recalculate) {
+            const auto targets = run.targets;
+            auto plan = deps_.store.recalculate(
+                integration.id, version.bill_id, started, [&](std::span<const KeyBalance> balances) {
+                    return plan_recalculation(balances, targets, started, policy_);
+                });
+            if (!check(plan, "recalculation of " + version.bill_id)) return;  // retried next tick
+        }
+        run.finished_at = deps_.clock.now();
+        if (!check(deps_.store.record_integration_run(run), "integration run")) return;
+        for (const auto& held : run.held) {
+            spdlog::warn("bill {} v{} integration {}: line item {} held: {} ({})", version.bill_id, version.version,
+                         integration.id, held.line_item_index, held.message, to_string(held.reason));
+        }
+    }
+    if (check(deps_.store.mark_processed(version.id, deps_.clock.now()), "mark processed")) {
+        ++report.versions_processed;
+        spdlog::info("bill {} v{} processed{}", version.bill_id, version.version, version.deleted ? " (deleted)" : "");
+    }
+}
+
+void Scheduler::send_batch(const std::vector<const OutboxEvent*>& events, TickReport& report) {
+    std::vector<std::int64_t> ids;
+    std::vector<UsageEventRequest> requests;
+    int attempts = 0;
+    for (const OutboxEvent* event : events) {
+        ids.push_back(event->id);
+        requests.push_back(event->request);
+        attempts = std::max(attempts, event->attempts + 1);
+    }
+    // Durable before the outside world hears of it: after a crash from here
+    // on, these events are re-sent unchanged.
+    if (!check(deps_.store.mark_sending(ids, deps_.clock.now()), "mark sending")) return;
+
+    store::ExchangeLinks links;
+    links.event_ids = ids;
+    links.batch_id = "batch-" + std::to_string(ids.front()) + "-" +
+                     std::to_string(deps_.clock.now().time_since_epoch().count());
+    auto log = store::make_linked_exchange_log(deps_.store, links);
+    azure::MeteringClient client(deps_.metering, deps_.transport, deps_.tokens, deps_.clock, log.get());
+    const azure::BatchOutcome outcome = client.post_batch(requests);
+
+    const Instant now = deps_.clock.now();
+    const Instant retry_at = next_attempt_at(attempts, std::nullopt, now, random_());
+    switch (outcome.kind) {
+        case azure::BatchOutcomeKind::Answered:
+            for (std::size_t i = 0; i < events.size(); ++i) {
+                const auto& result = outcome.results[i];
+                if (!result) {
+                    // Azure answered without this event: it may or may not hold it.
+                    check(deps_.store.record_unknown(std::span(&ids[i], 1), retry_at), "record unknown");
+                    continue;
+                }
+                const EventDecision decision = decide_event(*events[i], *result);
+                if (!check(deps_.store.settle(ids[i], decision, now, policy_), "settle")) continue;
+                switch (decision.kind) {
+                    case EventDecision::Kind::Accept: ++report.events_accepted; break;
+                    case EventDecision::Kind::Reject:
+                        ++report.events_rejected;
+                        spdlog::error("event {} rejected by Azure: {} {}", ids[i], decision.error_code,
+                                      decision.error_message);
+                        break;
+                    case EventDecision::Kind::Conflict:
+                    case EventDecision::Kind::Expire:
+                        ++report.events_requeued;
+                        spdlog::warn("event {} {}: units re-queued. {}", ids[i],
+                                     decision.kind == EventDecision::Kind::Conflict ? "conflict" : "expired",
+                                     decision.error_message);
+                        break;
+                }
+            }
+            return;
+        case azure::BatchOutcomeKind::OutcomeUnknown:
+            ++report.transport_failures;
+            spdlog::warn("batch of {} events: outcome unknown ({}); re-sent unchanged later", ids.size(), outcome.error);
+            check(deps_.store.record_unknown(ids, retry_at), "record unknown");
+            return;
+        case azure::BatchOutcomeKind::NotSent:
+        case azure::BatchOutcomeKind::TokenError:
+        case azure::BatchOutcomeKind::HttpError:
+            // Azure recorded nothing (no connection, no token, or a refusal
+            // of the whole batch): the events may still be changed or withdrawn.
+            ++report.transport_failures;
+            spdlog::warn("batch of {} events not delivered ({}: HTTP {} {}); retry after backoff", ids.size(),
+                         azure::to_string(outcome.kind), outcome.http_status, outcome.error);
+            check(deps_.store.record_not_sent(ids, retry_at), "record not sent");
+            return;
+    }
+}
+
+void Scheduler::start() { thread_ = std::thread([this] { loop(); }); }
+
+void Scheduler::wake() {
+    {
+        std::lock_guard lock(mutex_);
+        wake_requested_ = true;
+    }
+    wakeup_.notify_one();
+}
+
+void Scheduler::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wakeup_.notify_one();
+    if (thread_.joinable()) thread_.join();
+}
+
+void Scheduler::loop() {
+    const auto period = std::chrono::seconds{std::max<std::int64_t>(1, deps_.config.scheduler.tick_s)};
+    Instant last_prune{};
+    while (true) {
+        {
+            std::unique_lock lock(mutex_);
+            wakeup_.wait_for(lock, period, [this] { return wake_requested_ || stopping_; });
+            if (stopping_) return;
+            wake_requested_ = false;
+        }
+        try {
+            const TickReport report = tick();
+            if (report.batches_sent > 0 || report.versions_processed > 0) {
+                spdlog::info("tick: {} versions, {} events planned, {} batches, {} accepted, {} rejected, {} re-queued",
+                             report.versions_processed, report.events_planned, report.batches_sent,
+                             report.events_accepted, report.events_rejected, report.events_requeued);
+            }
+            const Instant now = deps_.clock.now();
+            if (now - last_prune > hours{1}) {
+                last_prune = now;
+                const auto retention = hours{24 * deps_.config.storage.payload_retention_days};
+                check(deps_.store.prune(now - retention), "retention pruning");
+            }
+        } catch (const std::exception& error) {
+            spdlog::error("scheduler tick failed: {}", error.what());
+        }
+    }
+}
+
+}  // namespace meterbridge::app

@@ -1,0 +1,223 @@
+#include "webhook_handler.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "api_error.hpp"
+#include "meterbridge/m3ter/signature.hpp"
+
+namespace meterbridge::app {
+namespace {
+
+bool is_json_content_type(const std::optional<std::string>& value) {
+    if (!value) return false;
+    const std::string_view type = std::string_view(*value).substr(0, value->find(';'));
+    return net::iequals(type.substr(0, type.find_last_not_of(' ') + 1), "application/json");
+}
+
+bool trusted(std::string_view address, const std::vector<Cidr>& proxies) {
+    const auto ip = parse_ip_address(address);
+    if (!ip) return false;
+    for (const Cidr& cidr : proxies) {
+        if (cidr.contains(*ip)) return true;
+    }
+    return false;
+}
+
+std::string trim(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t");
+    if (first == std::string_view::npos) return {};
+    return std::string(text.substr(first, text.find_last_not_of(" \t") - first + 1));
+}
+
+// Headers kept with the delivery for ops: none of them is a secret.
+store::HeaderList kept_headers(const net::HttpRequest& request) {
+    store::HeaderList kept;
+    for (const char* name : {"Content-Type", "User-Agent", "X-m3ter-timestamp", "X-m3ter-signature", "X-Forwarded-For",
+                             "X-Request-Id"}) {
+        if (auto value = request.headers.get(name)) kept.emplace_back(name, *value);
+    }
+    return kept;
+}
+
+Json receipt_json(const store::DeliveryReceipt& receipt, const store::Delivery& delivery) {
+    Json body = {{"deliveryId", receipt.delivery_id}, {"result", std::string(store::to_string(receipt.result))}};
+    if (delivery.bill) {
+        body["billId"] = delivery.bill->id;
+        body["version"] = delivery.bill->version;
+    }
+    return body;
+}
+
+class WebhookHandler {
+public:
+    explicit WebhookHandler(WebhookContext& context) : context_(context) {}
+
+    net::HttpResponse handle(const net::HttpRequest& request) const {
+        const WebhookConfig& config = context_.config.webhook;
+        if (!is_json_content_type(request.headers.get("Content-Type"))) {
+            return error_response(415, "unsupported_media_type", "webhook bodies must be application/json",
+                                  "Content-Type");
+        }
+        const std::string client = client_address(request, context_.config.trusted_proxies);
+        if (config.signed_requests()) {
+            const std::string url = context_.config.public_base_url + request.target;
+            const auto header = [&](std::string_view name) { return request.headers.get(name).value_or(""); };
+            const std::string key = header(m3ter::kApiKeyHeader);
+            const std::string timestamp = header(m3ter::kTimestampHeader);
+            const std::string signature = header(m3ter::kSignatureHeader);
+            const auto verified = m3ter::verify(config, {url, key, timestamp, signature, request.body},
+                                                context_.clock.now());
+            if (!verified) {
+                // Not stored: an unauthenticated sender must not be able to fill the disk.
+                spdlog::warn("webhook from {} refused: {}", client, verified.error().message);
+                return error_response(401, verified.error());
+            }
+        }
+
+        store::Delivery delivery;
+        delivery.body = request.body;
+        delivery.headers = kept_headers(request);
+        delivery.remote_addr = client;
+        delivery.received_at = context_.clock.now();
+        decode(request.body, delivery);
+
+        auto receipt = context_.store.record_delivery(delivery);
+        if (!receipt) {
+            spdlog::error("webhook delivery not stored: {}", receipt.error().message);
+            // 503 so that m3ter retries: nothing is acknowledged without a durable write.
+            return error_response(503, "storage_unavailable", "the delivery could not be stored; retry later");
+        }
+        const Json body = receipt_json(*receipt, delivery);
+        switch (receipt->result) {
+            case store::DeliveryResult::New:
+                spdlog::info("bill {} v{} received from {} (delivery {})", delivery.bill->id, delivery.bill->version,
+                             client, receipt->delivery_id);
+                if (context_.wake_scheduler) context_.wake_scheduler();
+                return net::HttpResponse::json(202, body.dump());
+            case store::DeliveryResult::Repeat:
+            case store::DeliveryResult::Older:
+            case store::DeliveryResult::Ignored:
+                spdlog::info("delivery {} from {}: {}", receipt->delivery_id, client, store::to_string(receipt->result));
+                return net::HttpResponse::json(200, body.dump());
+            case store::DeliveryResult::Invalid: break;
+        }
+        const Error error = delivery.error.value_or(make_error("invalid_delivery", "invalid delivery"));
+        spdlog::warn("delivery {} from {} invalid: {} ({})", receipt->delivery_id, client, error.message, error.field);
+        auto response = error_response(400, error);
+        return response;
+    }
+
+private:
+    // Fills the decoded parts of `delivery`, or its error.
+    void decode(const std::string& body, store::Delivery& delivery) const {
+        auto document = parse_exact_json(body);
+        if (!document) {
+            delivery.error = document.error();
+            return;
+        }
+        auto event = parse_bill_event(*document);
+        if (!event) {
+            delivery.error = event.error();
+            return;
+        }
+        delivery.event_id = event->event_id;
+        delivery.event_name = event->event_name;
+        delivery.kind = event->kind;
+        if (event->bill) {
+            delivery.bill = std::move(event->bill);
+        } else if (!event->bill_id.empty()) {
+            resolve_reference(*event, delivery);
+        }
+        if (delivery.bill) delivery.bill_json = bill_to_json_text(*delivery.bill);
+    }
+
+    // A delivery that names a bill without carrying it.
+    void resolve_reference(const BillEvent& event, store::Delivery& delivery) const {
+        if (context_.m3ter != nullptr) {
+            auto fetched = context_.m3ter->fetch_bill(event.bill_id);
+            if (fetched) {
+                delivery.bill = std::move(*fetched);
+                return;
+            }
+            if (event.kind != BillEventKind::Deleted) {
+                delivery.error = make_error("bill_unavailable",
+                                            "bill " + event.bill_id + " could not be fetched from m3ter: " +
+                                                fetched.error().message,
+                                            "id");
+                return;
+            }
+        }
+        if (event.kind == BillEventKind::Deleted) {
+            // A deletion needs no content: every target of the bill goes to zero.
+            Bill deleted;
+            deleted.id = event.bill_id;
+            delivery.bill = std::move(deleted);
+            return;
+        }
+        delivery.error = make_error("bill_missing",
+                                    "the delivery carries only bill id " + event.bill_id +
+                                        " and no m3ter API is configured to fetch it",
+                                    "m3terEvent");
+    }
+
+    WebhookContext& context_;
+};
+
+}  // namespace
+
+std::string client_address(const net::HttpRequest& request, const std::vector<Cidr>& trusted_proxies) {
+    std::string address = request.remote_address;
+    if (!trusted(address, trusted_proxies)) return address;
+    const auto forwarded = request.headers.get("X-Forwarded-For");
+    if (!forwarded) return address;
+    // Walk from the nearest hop outwards; the first untrusted hop is the client.
+    std::string_view rest = *forwarded;
+    while (!rest.empty()) {
+        const auto comma = rest.rfind(',');
+        const std::string hop = trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
+        rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(0, comma);
+        if (!parse_ip_address(hop)) break;
+        address = hop;
+        if (!trusted(hop, trusted_proxies)) break;
+    }
+    return address;
+}
+
+std::string bill_to_json_text(const Bill& bill) {
+    Json items = Json::array();
+    for (const LineItem& item : bill.line_items) {
+        Json entry = {{"lineItemType", item.type_name}};
+        const std::string subtotal = item.subtotal.to_string();
+        entry["subtotal"] = Json::binary(std::vector<std::uint8_t>(subtotal.begin(), subtotal.end()), kNumberTextSubtype);
+        const auto optional = [&entry](const char* name, const std::string& value) {
+            if (!value.empty()) entry[name] = value;
+        };
+        optional("id", item.id);
+        optional("productId", item.product_id);
+        optional("accountingProductId", item.accounting_product_id);
+        optional("aggregationId", item.aggregation_id);
+        optional("compoundAggregationId", item.compound_aggregation_id);
+        optional("description", item.description);
+        items.push_back(std::move(entry));
+    }
+    Json bill_json = {{"id", bill.id},
+                      {"version", bill.version},
+                      {"accountId", bill.account_id},
+                      {"status", bill.status == BillStatus::Approved ? "APPROVED" : "PENDING"},
+                      {"locked", bill.locked},
+                      {"currency", bill.currency},
+                      {"lineItems", std::move(items)}};
+    if (!bill.account_code.empty()) bill_json["accountCode"] = bill.account_code;
+    if (!bill.bill_date.empty()) bill_json["billDate"] = bill.bill_date;
+    return dump_exact(bill_json);
+}
+
+void add_webhook_route(Router& router, WebhookContext& context) {
+    auto handler = std::make_shared<WebhookHandler>(context);
+    router.add("POST", context.config.webhook.path,
+               [handler](const net::HttpRequest& request, const PathParams&, net::Responder respond) {
+                   respond(handler->handle(request));
+               });
+}
+
+}  // namespace meterbridge::app

@@ -1,0 +1,33 @@
+#pragma once
+// The m3ter webhook intake (SPEC §4 "Input", "Signature", "Durability first"):
+// content type, signature, parsing, fetch-by-id, and the durable record of
+// the delivery and bill version before the answer.
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "meterbridge/core/config.hpp"
+#include "meterbridge/m3ter/api_client.hpp"
+#include "meterbridge/store/store.hpp"
+#include "router.hpp"
+
+namespace meterbridge::app {
+
+struct WebhookContext {
+    const Config& config;
+    store::Store& store;
+    const Clock& clock;
+    m3ter::ApiClient* m3ter = nullptr;  // null: id-only deliveries cannot be fetched
+    std::function<void()> wake_scheduler;
+};
+
+void add_webhook_route(Router& router, WebhookContext& context);
+
+// The client address to believe: the peer, or, when the peer is a trusted
+// proxy, the last X-Forwarded-For hop that is not itself a trusted proxy.
+std::string client_address(const net::HttpRequest& request, const std::vector<Cidr>& trusted_proxies);
+
+// The canonical exact JSON text of a bill, as stored with its version.
+std::string bill_to_json_text(const Bill& bill);
+
+}  // namespace meterbridge::app

@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "migrations.hpp"
 #include "support/store_test_support.hpp"
 
@@ -119,6 +122,33 @@ TEST(StoreOpen, UnopenableFileIsAClearStartupError) {
     }
     const std::string error = open_error(path);
     EXPECT_NE(error.find("cannot open database"), std::string::npos) << error;
+}
+
+// One writer and concurrent readers on a file database: reads run on their
+// own connection beside the writer and always see committed states.
+TEST(StoreOpen, ReadsRunBesideWritesFromOtherThreads) {
+    TempDir dir;
+    auto store = store::open_sqlite_store(dir.file("m.db"));
+    std::atomic<bool> done{false};
+    std::atomic<int> read_failures{0};
+    std::thread reader([&] {
+        while (!done) {
+            const auto mappings = store->list_mappings();
+            const auto metrics = store->metrics();
+            if (!mappings.ok() || !metrics.ok()) ++read_failures;
+        }
+    });
+    int write_failures = 0;
+    for (int i = 0; i < 100; ++i) {
+        ExternalMapping m;
+        m.m3ter_id = "acc-" + std::to_string(i);
+        if (!store->add_mapping(m).ok()) ++write_failures;
+    }
+    done = true;
+    reader.join();
+    EXPECT_EQ(write_failures, 0);
+    EXPECT_EQ(read_failures, 0);
+    EXPECT_EQ(store->list_mappings()->size(), 100u);
 }
 
 }  // namespace

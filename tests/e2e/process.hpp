@@ -1,0 +1,41 @@
+#pragma once
+// A child process of the test (the meterbridge binary), with its stderr in a
+// file that the test can search, e.g. for the port it listens on.
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace meterbridge::testing {
+
+class ChildProcess {
+public:
+    ChildProcess(std::vector<std::string> argv, std::map<std::string, std::string> env, std::filesystem::path log);
+    ~ChildProcess();  // SIGKILL if still running
+    ChildProcess(const ChildProcess&) = delete;
+    ChildProcess& operator=(const ChildProcess&) = delete;
+
+    // Sends `signal` and waits up to `timeout` for the exit; the exit status,
+    // or nullopt if it did not exit in time.
+    std::optional<int> stop(int signal, std::chrono::milliseconds timeout = std::chrono::seconds(15));
+    bool running();
+    std::string log() const;  // everything written to stderr so far
+
+    // Waits until the log contains `marker`, then returns the text after it up
+    // to the end of that line; nullopt on timeout or exit.
+    std::optional<std::string> wait_for_line(const std::string& marker, std::chrono::milliseconds timeout);
+
+private:
+    pid_t pid_ = -1;
+    std::filesystem::path log_;
+    std::optional<int> status_;
+};
+
+// The meterbridge binary of this build.
+std::string meterbridge_binary();
+
+}  // namespace meterbridge::testing

@@ -61,6 +61,8 @@ void start_azure(Daemon::Parts& parts) {
     metering.base_url = azure.metering_base_url;
     metering.api_version = azure.api_version;
     metering.request_timeout = std::chrono::seconds{azure.request_timeout_s};
+    // One tick's retries stay short; longer outages are the scheduler's backoff.
+    metering.deadline = std::chrono::seconds{std::min<std::int64_t>(2 * azure.request_timeout_s, 60)};
     if (azure.mode == AzureMode::Sandbox) {
         azure::SandboxOptions options;
         options.base_clock = &parts.clock;  // PUT /testing/clock moves the sandbox's time too

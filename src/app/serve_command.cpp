@@ -86,6 +86,16 @@ int serve_command(Args args) {
         _exit(130);
     });
     force.detach();
+    // The drain has 10 s. A batch still waiting on Azure after that is safe to
+    // abandon: its events are stored as `sending` and re-sent unchanged on restart.
+    std::thread deadline([] {
+        std::this_thread::sleep_for(std::chrono::seconds(11));
+        std::fputs("meterbridge: drain did not finish within 10 s; exiting (in-flight events are re-sent on "
+                   "restart)\n",
+                   stderr);
+        _exit(1);
+    });
+    deadline.detach();
     daemon->stop(std::chrono::seconds(10));
     daemon.reset();
     spdlog::info("stopped");

@@ -1,0 +1,170 @@
+// The webhook intake through the Router (no daemon): signature, content
+// type, parsing, fetch-by-id from a fake m3ter API on loopback, and the
+// durable record in an in-memory store before the answer.
+#include "webhook_handler.hpp"
+
+#include <gtest/gtest.h>
+
+#include "azure_test_support.hpp"
+#include "fake_m3ter.hpp"
+#include "meterbridge/m3ter/signature.hpp"
+
+namespace meterbridge::app {
+namespace {
+
+using meterbridge::testing::at;
+using meterbridge::testing::ManualClock;
+
+constexpr const char* kUrl = "https://bridge.example.test";
+
+class WebhookTest : public ::testing::Test {
+protected:
+    WebhookTest() {
+        config.public_base_url = kUrl;
+        config.webhook.api_key = Secret("key-1", "literal");
+        config.webhook.api_secret = Secret("secret-1", "literal");
+        config.trusted_proxies = {parse_cidr("10.0.0.0/8").value()};
+    }
+
+    void start(m3ter::ApiClient* m3ter = nullptr) {
+        context = std::make_unique<WebhookContext>(WebhookContext{config, *store, clock, m3ter, [this] { ++wakes; }});
+        add_webhook_route(router, *context);
+    }
+
+    net::HttpResponse post(const std::string& body, const std::string& content_type = "application/json",
+                           std::optional<std::string> secret = std::string("secret-1")) {
+        net::HttpRequest request;
+        request.method = "POST";
+        request.target = request.path = "/webhooks/m3ter";
+        request.remote_address = "10.1.2.3";
+        request.headers.set("X-Forwarded-For", "198.51.100.7, 10.9.9.9");
+        request.headers.set("Content-Type", content_type);
+        const std::string timestamp = "1767258000";  // the clock's now
+        request.headers.set("X-m3ter-apikey", "key-1");
+        request.headers.set("X-m3ter-timestamp", timestamp);
+        if (secret) {
+            WebhookConfig signer = config.webhook;
+            signer.api_secret = Secret(*secret, "literal");
+            request.headers.set("X-m3ter-signature",
+                                m3ter::sign(signer, std::string(kUrl) + "/webhooks/m3ter", timestamp, body));
+        }
+        request.body = body;
+        std::optional<net::HttpResponse> answer;
+        router.dispatch(request, [&](net::HttpResponse response) { answer = std::move(response); });
+        return answer.value_or(net::HttpResponse{});
+    }
+
+    Config config;
+    ManualClock clock{at("2026-01-01T09:00:00Z")};
+    std::unique_ptr<store::Store> store = store::open_sqlite_store(":memory:");
+    std::unique_ptr<WebhookContext> context;
+    Router router;
+    int wakes = 0;
+};
+
+const std::string kBill =
+    R"({"id":"b-1","version":2,"accountId":"acc-1","currency":"USD","lineItems":[{"lineItemType":"USAGE","subtotal":9.985}]})";
+
+TEST_F(WebhookTest, ANewVersionIsStoredBeforeTheAnswerAndARepeatChangesNothing) {
+    start();
+    const auto first = post(kBill);
+    EXPECT_EQ(first.status, 202) << first.body;
+    EXPECT_EQ(wakes, 1);
+    auto versions = store->bill_versions("b-1");
+    ASSERT_TRUE(versions.ok());
+    ASSERT_EQ(versions->size(), 1u);
+    EXPECT_NE(versions->front().bill_json.find("9.985"), std::string::npos);  // exact amount kept
+    const auto again = post(kBill);
+    EXPECT_EQ(again.status, 200) << again.body;
+    EXPECT_EQ(store->bill_versions("b-1")->size(), 1u);
+    const auto delivery = store->delivery(1);
+    ASSERT_TRUE(delivery.ok());
+    EXPECT_EQ(delivery->remote_addr, "198.51.100.7");  // the last untrusted X-Forwarded-For hop
+}
+
+TEST_F(WebhookTest, BadRequestsGetTheirStatusAndAreNotStoredAsBills) {
+    start();
+    EXPECT_EQ(post(kBill, "text/plain").status, 415);
+    EXPECT_EQ(post(kBill, "application/json", std::string("wrong")).status, 401);
+    EXPECT_EQ(post(kBill, "application/json", std::nullopt).status, 401);
+    const auto malformed = post(R"({"id":)");
+    EXPECT_EQ(malformed.status, 400);
+    const auto invalid = post(R"({"id":"b-2","version":1,"accountId":"a","currency":"USD","lineItems":[{"subtotal":1}]})");
+    EXPECT_EQ(invalid.status, 400);
+    EXPECT_NE(invalid.body.find("lineItems[0].lineItemType"), std::string::npos) << invalid.body;
+    EXPECT_EQ(store->bill_detail("b-2").error().code, store::kNotFound);
+    EXPECT_EQ(wakes, 0);
+}
+
+TEST_F(WebhookTest, AnIdOnlyDeliveryIsFetchedFromM3ter) {
+    meterbridge::testing::FakeM3ter fake(clock);
+    fake.put_bill("b-9", R"({"id":"b-9","version":4,"accountId":"acc-1","currency":"USD",
+                             "lineItems":[{"lineItemType":"USAGE","subtotal":0.29}]})");
+    m3ter::ApiClientOptions options;
+    options.base_url = fake.base_url();
+    options.org_id = "org-1";
+    options.client_id = "client-id-1";
+    options.client_secret = "client-secret-1";
+    net::HttpClient http;
+    m3ter::ApiClient client(options, http, clock);
+    start(&client);
+    const auto answer = post(R"({"id":"evt-1","eventName":"billing.bill.updated","m3terEvent":{"eventData":{"id":"b-9"}}})");
+    EXPECT_EQ(answer.status, 202) << answer.body;
+    const auto versions = store->bill_versions("b-9");
+    ASSERT_TRUE(versions.ok());
+    ASSERT_EQ(versions->size(), 1u);
+    EXPECT_EQ(versions->front().version, 4);
+    EXPECT_NE(versions->front().bill_json.find("0.29"), std::string::npos);
+    // Unknown to m3ter: a clear 400, nothing stored.
+    const auto missing = post(R"({"id":"evt-2","eventName":"billing.bill.updated","m3terEvent":{"eventData":{"id":"b-x"}}})");
+    EXPECT_EQ(missing.status, 400) << missing.body;
+    EXPECT_NE(missing.body.find("b-x"), std::string::npos);
+}
+
+TEST_F(WebhookTest, WithoutAnM3terApiAnIdOnlyDeliveryIsRefusedButADeletionNeedsNoFetch) {
+    start();
+    EXPECT_EQ(post(R"({"id":"e","eventName":"billing.bill.created","m3terEvent":{"eventData":{"id":"b-3"}}})").status, 400);
+    EXPECT_EQ(post(kBill).status, 202);
+    const auto deleted = post(R"({"id":"e2","eventName":"billing.bill.deleted","m3terEvent":{"eventData":{"id":"b-1"}}})");
+    EXPECT_LT(deleted.status, 300) << deleted.body;
+    const auto pending = store->pending_bill_versions();
+    ASSERT_TRUE(pending.ok());
+    ASSERT_EQ(pending->size(), 1u);
+    EXPECT_TRUE(pending->front().deleted);
+}
+
+TEST(ClientAddress, ForwardedForIsBelievedOnlyFromTrustedProxies) {
+    const std::vector<Cidr> trusted = {parse_cidr("127.0.0.1/32").value(), parse_cidr("10.0.0.0/8").value()};
+    net::HttpRequest request;
+    request.remote_address = "203.0.113.5";
+    request.headers.set("X-Forwarded-For", "1.2.3.4");
+    EXPECT_EQ(client_address(request, trusted), "203.0.113.5");  // not a proxy: header ignored
+    request.remote_address = "127.0.0.1";
+    EXPECT_EQ(client_address(request, trusted), "1.2.3.4");
+    request.headers.set("X-Forwarded-For", "6.6.6.6, 1.2.3.4, 10.0.0.2");
+    EXPECT_EQ(client_address(request, trusted), "1.2.3.4");  // a client cannot spoof past the first untrusted hop
+    request.headers.set("X-Forwarded-For", "garbage");
+    EXPECT_EQ(client_address(request, trusted), "127.0.0.1");
+}
+
+TEST(BillJson, TheStoredTextKeepsAmountsExact) {
+    Bill bill;
+    bill.id = "b";
+    bill.version = 3;
+    bill.account_id = "a";
+    bill.currency = "USD";
+    LineItem item;
+    item.type_name = "USAGE";
+    item.subtotal = Decimal::parse("123456789012.3456").value();
+    item.product_id = "p";
+    bill.line_items.push_back(item);
+    const std::string text = bill_to_json_text(bill);
+    EXPECT_NE(text.find(R"("subtotal":123456789012.3456)"), std::string::npos) << text;
+    const auto reparsed = parse_bill(parse_exact_json(text).value());
+    ASSERT_TRUE(reparsed.ok());
+    EXPECT_EQ(reparsed->line_items[0].subtotal, item.subtotal);
+    EXPECT_EQ(reparsed->line_items[0].product_id, "p");
+}
+
+}  // namespace
+}  // namespace meterbridge::app

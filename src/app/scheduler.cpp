@@ -7,6 +7,7 @@
 #include "meterbridge/core/conversion.hpp"
 #include "meterbridge/core/dispatch.hpp"
 #include "meterbridge/core/slotting.hpp"
+#include "systemd_notify.hpp"
 
 namespace meterbridge::app {
 namespace {
@@ -225,7 +226,11 @@ void Scheduler::stop() {
 }
 
 void Scheduler::loop() {
-    const auto period = std::chrono::seconds{std::max<std::int64_t>(1, deps_.config.scheduler.tick_s)};
+    // Under a systemd watchdog the loop ticks at least twice per interval and
+    // pings after each tick, so a stuck scheduler gets the service restarted.
+    const auto watchdog = systemd::watchdog_interval();
+    Duration period = std::chrono::seconds{std::max<std::int64_t>(1, deps_.config.scheduler.tick_s)};
+    if (watchdog && *watchdog < period) period = *watchdog;
     Instant last_prune{};
     while (true) {
         {
@@ -250,6 +255,7 @@ void Scheduler::loop() {
         } catch (const std::exception& error) {
             spdlog::error("scheduler tick failed: {}", error.what());
         }
+        if (watchdog) systemd::watchdog();
     }
 }
 

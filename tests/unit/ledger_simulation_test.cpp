@@ -3,6 +3,7 @@
 // sends to a fake Azure that loses answers, refuses connections, rejects
 // unknown resources and expires old events. After every step and after a
 // final drain, the invariants of SPEC §4 must hold.
+#include "support/fake_azure_ledger.hpp"
 #include "support/memory_ledger.hpp"
 
 #include <gtest/gtest.h>
@@ -15,48 +16,7 @@ namespace {
 
 using testing::MemoryLedger;
 
-// Azure's rules as far as the core is concerned (seed 003).
-class FakeAzure {
-public:
-    std::set<std::string> unknown_resources;
-
-    UsageEventResult receive(const UsageEventRequest& r, Instant now) {
-        UsageEventResult result;
-        result.resource_id = r.resource_id;
-        result.dimension = r.dimension;
-        result.plan_id = r.plan_id;
-        result.quantity = Decimal::from_integer(r.quantity);
-        result.effective_start_time = r.effective_start_time;
-        const auto set = [&](UsageEventStatus s) {
-            result.status = s;
-            result.status_text = std::string(to_string(s));
-        };
-        if (r.quantity <= 0) {
-            set(UsageEventStatus::InvalidQuantity);
-        } else if (r.effective_start_time > now || r.effective_start_time <= now - kAzureWindow) {
-            set(UsageEventStatus::Expired);
-        } else if (unknown_resources.contains(r.resource_id)) {
-            set(UsageEventStatus::ResourceNotFound);
-        } else if (auto it = accepted.find(slot_of(r)); it != accepted.end()) {
-            set(UsageEventStatus::Duplicate);
-            result.accepted_message = AcceptedMessage{"u", Decimal::from_integer(it->second), "t", r.plan_id};
-        } else {
-            set(UsageEventStatus::Accepted);
-            accepted[slot_of(r)] = r.quantity;
-            result.usage_event_id = "u-" + std::to_string(accepted.size());
-        }
-        return result;
-    }
-
-    // Usage another sender (say, an earlier installation) reported: Duplicates
-    // of these carry a quantity that is not ours.
-    void occupy_foreign(const SlotKey& slot, std::int64_t quantity) {
-        if (accepted.try_emplace(slot, quantity).second) foreign.insert(slot);
-    }
-
-    std::map<SlotKey, std::int64_t> accepted;
-    std::set<SlotKey> foreign;
-};
+using FakeAzure = testing::FakeAzureLedger;
 
 struct Totals {
     std::int64_t pending = 0, planned = 0, in_flight = 0, accepted = 0, rejected = 0;

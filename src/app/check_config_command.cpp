@@ -45,30 +45,14 @@ void dump_pretty(const Json& value, int indent, std::string& out) {
 }  // namespace
 
 int check_config_command(Args args) {
-    std::string path;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string_view arg = args[i];
-        if (arg == "--config" && i + 1 < args.size()) {
-            path = std::string(args[++i]);
-        } else if (arg.rfind("--config=", 0) == 0) {
-            path = std::string(arg.substr(9));
-        } else {
-            std::fprintf(stderr, "meterbridge: check-config: unexpected argument '%.*s'\n"
-                                 "usage: meterbridge check-config --config FILE\n",
-                         static_cast<int>(arg.size()), arg.data());
-            return 1;
-        }
-    }
-    if (path.empty()) {
-        const char* from_env = std::getenv("MB_CONFIG");
-        if (from_env == nullptr || *from_env == '\0') {
-            std::fputs("meterbridge: check-config needs --config FILE (or MB_CONFIG)\n", stderr);
-            return 1;
-        }
-        path = from_env;
+    const auto path = config_path_from_args(args);
+    if (!path) {
+        std::fprintf(stderr, "meterbridge: check-config: %s\nusage: meterbridge check-config --config FILE\n",
+                     path.error().message.c_str());
+        return 1;
     }
     try {
-        const Config config = load_config_file(path);
+        const Config config = load_config_file(*path);
         for (const std::string& warning : config.warnings) std::fprintf(stderr, "meterbridge: warning: %s\n", warning.c_str());
         std::string out;
         dump_pretty(config_to_masked_json(config), 0, out);

@@ -3,7 +3,9 @@
 // resolve secrets from the environment and files, validate.
 #include <string>
 
+#include "commands.hpp"
 #include "meterbridge/core/config.hpp"
+#include "meterbridge/core/result.hpp"
 
 namespace meterbridge::app {
 
@@ -12,5 +14,10 @@ Config load_config_file(const std::string& path);
 
 // The one line printed for a bad config: "meterbridge: config error at <key>: <message>".
 std::string format_config_error(const ConfigError& error);
+
+// The config file named by "--config FILE" or "--config=FILE", else by the
+// MB_CONFIG environment variable. An Error names an unexpected argument, or
+// says that no config was given.
+Result<std::string> config_path_from_args(Args args);
 
 }  // namespace meterbridge::app

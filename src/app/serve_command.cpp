@@ -22,30 +22,18 @@ constexpr const char* kServeUsage = "usage: meterbridge serve [--config FILE]   
 }  // namespace
 
 int serve_command(Args args) {
-    std::string path;
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        const std::string_view arg = args[i];
-        if (arg == "--config" && i + 1 < args.size()) {
-            path = std::string(args[++i]);
-        } else if (arg.rfind("--config=", 0) == 0) {
-            path = std::string(arg.substr(9));
-        } else if (arg == "--help" || arg == "-h") {
+    for (const std::string_view arg : args) {
+        if (arg == "--help" || arg == "-h") {
             std::fputs(kServeUsage, stdout);
             return 0;
-        } else {
-            std::fprintf(stderr, "meterbridge: serve: unexpected argument '%.*s'\n%s", static_cast<int>(arg.size()),
-                         arg.data(), kServeUsage);
-            return 2;
         }
     }
-    if (path.empty()) {
-        const char* env = std::getenv("MB_CONFIG");
-        if (env == nullptr || *env == '\0') {
-            std::fprintf(stderr, "meterbridge: serve needs --config FILE or MB_CONFIG\n");
-            return 2;
-        }
-        path = env;
+    const auto config_path = config_path_from_args(args);
+    if (!config_path) {
+        std::fprintf(stderr, "meterbridge: serve: %s\n%s", config_path.error().message.c_str(), kServeUsage);
+        return 2;
     }
+    const std::string& path = *config_path;
 
     // Signals are taken synchronously by this thread; block them before any
     // other thread starts so that none of those receives them.

@@ -679,5 +679,17 @@ TEST_F(OpsApiTest, TestingClockSetsNowWhenEnabled) {
     EXPECT_EQ(wakes, 1);
 }
 
+// Regression (fuzz/http_fuzzer.cpp): a path that is not UTF-8 (GET /%FF
+// decodes to the byte 0xFF) made the 404 answer throw while writing its JSON.
+TEST_F(OpsApiTest, AnErrorAnswerQuotingNonUtf8BytesIsStillJson) {
+    start();
+    const auto missing = call("GET", "/no/such/\xff\xfe");
+    EXPECT_EQ(missing.status, 404);
+    EXPECT_EQ(json_of(missing)["error"]["code"], "not_found");
+    const auto bill = call("GET", "/bills/b-\xc3");  // a truncated two-byte sequence
+    EXPECT_EQ(bill.status, 404) << bill.body;
+    EXPECT_TRUE(parse_exact_json(bill.body).ok()) << bill.body;
+}
+
 }  // namespace
 }  // namespace meterbridge::app

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "clocks.hpp"
+#include "delivery_committer.hpp"
 #include "meterbridge/azure/sandbox.hpp"
 #include "meterbridge/azure/token_provider.hpp"
 #include "meterbridge/m3ter/account_source.hpp"
@@ -33,6 +34,7 @@ struct Daemon::Parts {
     std::unique_ptr<m3ter::AccountSource> accounts;
     std::unique_ptr<Scheduler> scheduler;
     std::unique_ptr<WebhookContext> webhook;
+    std::unique_ptr<DeliveryCommitter> committer;  // calls back into the webhook context and the scheduler
     std::unique_ptr<OpsContext> ops;
     Router router;
     std::unique_ptr<net::HttpServer> server;
@@ -92,8 +94,9 @@ void start_azure(Daemon::Parts& parts) {
 void start_http(Daemon::Parts& parts) {
     Scheduler* scheduler = parts.scheduler.get();
     const auto wake = [scheduler] { scheduler->wake(); };
+    parts.committer = std::make_unique<DeliveryCommitter>(*parts.store);
     parts.webhook = std::make_unique<WebhookContext>(
-        WebhookContext{parts.config, *parts.store, parts.clock, parts.m3ter.get(), wake});
+        WebhookContext{parts.config, *parts.committer, parts.clock, parts.m3ter.get(), wake});
     const bool sandbox = parts.sandbox != nullptr;
     azure::TokenProvider* tokens = parts.tokens.get();
     parts.ops = std::make_unique<OpsContext>(OpsContext{parts.config, *parts.store, parts.clock, wake,
@@ -145,6 +148,7 @@ void Daemon::stop(Duration deadline) {
     if (parts_->stopped) return;
     parts_->stopped = true;
     parts_->server->stop(deadline);  // no new deliveries; those in flight finish
+    parts_->committer->stop();       // what is queued is committed and answered
     parts_->scheduler->stop();       // the tick in progress finishes
     if (parts_->sandbox) parts_->sandbox->stop();
     parts_->store.reset();  // closes the database and releases its lock

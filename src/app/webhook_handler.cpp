@@ -48,15 +48,19 @@ Json receipt_json(const store::DeliveryReceipt& receipt, const store::Delivery& 
     return body;
 }
 
-class WebhookHandler {
+class WebhookHandler : public std::enable_shared_from_this<WebhookHandler> {
 public:
     explicit WebhookHandler(WebhookContext& context) : context_(context) {}
 
-    net::HttpResponse handle(const net::HttpRequest& request) const {
+    // Runs on an I/O thread up to the hand-over to the committer; the answer
+    // is sent from the commit thread once the delivery is durable.
+    // (A delivery that carries only a bill id still fetches it from m3ter here.)
+    void handle(const net::HttpRequest& request, net::Responder respond) const {
         const WebhookConfig& config = context_.config.webhook;
         if (!is_json_content_type(request.headers.get("Content-Type"))) {
-            return error_response(415, "unsupported_media_type", "webhook bodies must be application/json",
-                                  "Content-Type");
+            respond(error_response(415, "unsupported_media_type", "webhook bodies must be application/json",
+                                   "Content-Type"));
+            return;
         }
         const std::string client = client_address(request, context_.config.trusted_proxies);
         if (config.signed_requests()) {
@@ -70,7 +74,8 @@ public:
             if (!verified) {
                 // Not stored: an unauthenticated sender must not be able to fill the disk.
                 spdlog::warn("webhook from {} refused: {}", client, verified.error().message);
-                return error_response(401, verified.error());
+                respond(error_response(401, verified.error()));
+                return;
             }
         }
 
@@ -81,7 +86,17 @@ public:
         delivery.received_at = context_.clock.now();
         decode(request.body, delivery);
 
-        auto receipt = context_.store.record_delivery(delivery);
+        context_.committer.submit(
+            std::move(delivery), [self = shared_from_this(), respond = std::move(respond)](
+                                     const store::Delivery& stored, Result<store::DeliveryReceipt> receipt) {
+                respond(self->answer(stored, receipt));
+            });
+    }
+
+private:
+    // The answer for a delivery the committer has recorded (or failed to). Runs on the commit thread.
+    net::HttpResponse answer(const store::Delivery& delivery, const Result<store::DeliveryReceipt>& receipt) const {
+        const std::string& client = delivery.remote_addr;
         if (!receipt) {
             spdlog::error("webhook delivery not stored: {}", receipt.error().message);
             // 503 so that m3ter retries: nothing is acknowledged without a durable write.
@@ -103,11 +118,9 @@ public:
         }
         const Error error = delivery.error.value_or(make_error("invalid_delivery", "invalid delivery"));
         spdlog::warn("delivery {} from {} invalid: {} ({})", receipt->delivery_id, client, error.message, error.field);
-        auto response = error_response(400, error);
-        return response;
+        return error_response(400, error);
     }
 
-private:
     // Fills the decoded parts of `delivery`, or its error.
     void decode(const std::string& body, store::Delivery& delivery) const {
         auto document = parse_exact_json(body);
@@ -216,7 +229,7 @@ void add_webhook_route(Router& router, WebhookContext& context) {
     auto handler = std::make_shared<WebhookHandler>(context);
     router.add("POST", context.config.webhook.path,
                [handler](const net::HttpRequest& request, const PathParams&, net::Responder respond) {
-                   respond(handler->handle(request));
+                   handler->handle(request, std::move(respond));
                });
 }
 

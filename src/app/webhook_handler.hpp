@@ -1,21 +1,23 @@
 #pragma once
 // The m3ter webhook intake (SPEC §4 "Input", "Signature", "Durability first"):
 // content type, signature, parsing, fetch-by-id, and the durable record of
-// the delivery and bill version before the answer.
+// the delivery and bill version before the answer. The durable write goes
+// through the DeliveryCommitter (group commit): the answer is sent from its
+// commit thread once the transaction holding the delivery has committed.
 #include <functional>
 #include <string>
 #include <vector>
 
 #include "meterbridge/core/config.hpp"
 #include "meterbridge/m3ter/api_client.hpp"
-#include "meterbridge/store/store.hpp"
+#include "delivery_committer.hpp"
 #include "router.hpp"
 
 namespace meterbridge::app {
 
 struct WebhookContext {
     const Config& config;
-    store::Store& store;
+    DeliveryCommitter& committer;
     const Clock& clock;
     m3ter::ApiClient* m3ter = nullptr;  // null: id-only deliveries cannot be fetched
     std::function<void()> wake_scheduler;

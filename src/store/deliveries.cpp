@@ -72,64 +72,94 @@ DeliveryResult classify(sqlite::Database& db, const Candidate& c, const std::opt
     return c.version < current->version ? DeliveryResult::Older : DeliveryResult::New;
 }
 
+// Writes one delivery inside the caller's transaction; throws on a storage failure.
+DeliveryReceipt insert_delivery(sqlite::Database& db, const Delivery& d) {
+    const std::string bill_id = d.bill ? d.bill->id : d.bill_id;
+    const auto current = bill_id.empty() ? std::nullopt : current_version(db, bill_id);
+    DeliveryReceipt receipt;
+    std::optional<Candidate> candidate;
+    if (d.error) {
+        receipt.result = DeliveryResult::Invalid;
+    } else {
+        candidate = candidate_of(d, current);
+        receipt.result = candidate ? classify(db, *candidate, current, receipt.bill_version_id)
+                                   : DeliveryResult::Ignored;
+    }
+    const std::int64_t received = to_ms(d.received_at);
+    std::optional<std::int64_t> version;
+    if (candidate) version = candidate->version;
+    db.prepare("INSERT INTO deliveries (received_at, remote_addr, headers, body, body_bytes, result, event_id, "
+               "event_name, bill_id, bill_version, error_code, error_message, error_field) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")
+        .bind_all(received, d.remote_addr, headers_to_json(d.headers))
+        .bind_blob(4, d.body)
+        .bind(5, static_cast<std::int64_t>(d.body.size()))
+        .bind(6, to_string(receipt.result))
+        .bind(7, d.event_id)
+        .bind(8, d.event_name)
+        .bind(9, bill_id)
+        .bind(10, version)
+        .bind(11, d.error ? std::optional<std::string>(d.error->code) : std::nullopt)
+        .bind(12, d.error ? std::optional<std::string>(d.error->message) : std::nullopt)
+        .bind(13, d.error ? std::optional<std::string>(d.error->field) : std::nullopt)
+        .run();
+    receipt.delivery_id = db.last_insert_rowid();
+    if (receipt.result != DeliveryResult::New && receipt.result != DeliveryResult::Older) return receipt;
+
+    const Candidate& c = *candidate;
+    const bool is_new = receipt.result == DeliveryResult::New;
+    if (!current) {
+        db.run("INSERT INTO bills (id, account_id, deleted, current_version_id, first_seen_at, updated_at) "
+               "VALUES (?1, ?2, 0, NULL, ?3, ?3)",
+               c.bill_id, c.account_id, received);
+    }
+    // An Older version is kept for the record only: processed, never current.
+    db.run("INSERT INTO bill_versions (bill_id, version, account_id, account_code, status, event_kind, deleted, "
+           "content_hash, bill_json, delivery_id, received_at, processed, processed_at) "
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+           c.bill_id, c.version, c.account_id, c.account_code, bill_status_name(c.status), event_kind_name(d.kind),
+           c.deleted, content_hash(c.bill_json), c.bill_json, receipt.delivery_id, received, !is_new,
+           is_new ? std::nullopt : std::optional<std::int64_t>(received));
+    receipt.bill_version_id = db.last_insert_rowid();
+    if (is_new) {
+        db.run("UPDATE bills SET current_version_id = ?2, deleted = ?3, account_id = ?4, updated_at = ?5 "
+               "WHERE id = ?1",
+               c.bill_id, receipt.bill_version_id, c.deleted, c.account_id, received);
+    }
+    return receipt;
+}
+
 }  // namespace
 
 Result<DeliveryReceipt> SqliteStore::record_delivery(const Delivery& d) {
-    return write([&](sqlite::Database& db) -> Result<DeliveryReceipt> {
-        const std::string bill_id = d.bill ? d.bill->id : d.bill_id;
-        const auto current = bill_id.empty() ? std::nullopt : current_version(db, bill_id);
-        DeliveryReceipt receipt;
-        std::optional<Candidate> candidate;
-        if (d.error) {
-            receipt.result = DeliveryResult::Invalid;
-        } else {
-            candidate = candidate_of(d, current);
-            receipt.result = candidate ? classify(db, *candidate, current, receipt.bill_version_id)
-                                       : DeliveryResult::Ignored;
-        }
-        const std::int64_t received = to_ms(d.received_at);
-        std::optional<std::int64_t> version;
-        if (candidate) version = candidate->version;
-        db.prepare("INSERT INTO deliveries (received_at, remote_addr, headers, body, body_bytes, result, event_id, "
-                   "event_name, bill_id, bill_version, error_code, error_message, error_field) "
-                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)")
-            .bind_all(received, d.remote_addr, headers_to_json(d.headers))
-            .bind_blob(4, d.body)
-            .bind(5, static_cast<std::int64_t>(d.body.size()))
-            .bind(6, to_string(receipt.result))
-            .bind(7, d.event_id)
-            .bind(8, d.event_name)
-            .bind(9, bill_id)
-            .bind(10, version)
-            .bind(11, d.error ? std::optional<std::string>(d.error->code) : std::nullopt)
-            .bind(12, d.error ? std::optional<std::string>(d.error->message) : std::nullopt)
-            .bind(13, d.error ? std::optional<std::string>(d.error->field) : std::nullopt)
-            .run();
-        receipt.delivery_id = db.last_insert_rowid();
-        if (receipt.result != DeliveryResult::New && receipt.result != DeliveryResult::Older) return receipt;
+    return write([&](sqlite::Database& db) -> Result<DeliveryReceipt> { return insert_delivery(db, d); });
+}
 
-        const Candidate& c = *candidate;
-        const bool is_new = receipt.result == DeliveryResult::New;
-        if (!current) {
-            db.run("INSERT INTO bills (id, account_id, deleted, current_version_id, first_seen_at, updated_at) "
-                   "VALUES (?1, ?2, 0, NULL, ?3, ?3)",
-                   c.bill_id, c.account_id, received);
+std::vector<Result<DeliveryReceipt>> SqliteStore::record_deliveries(std::span<const Delivery> deliveries) {
+    std::vector<Result<DeliveryReceipt>> results;
+    results.reserve(deliveries.size());
+    std::lock_guard lock(write_mutex_);
+    try {
+        sqlite::Transaction tx(writer_, sqlite::Transaction::Mode::Immediate);
+        for (const Delivery& d : deliveries) {
+            // A savepoint per delivery: one that fails is undone alone. If
+            // SQLite rolled back the whole transaction (I/O error, full disk),
+            // ROLLBACK TO throws and the outer handler fails them all.
+            writer_.run("SAVEPOINT delivery");
+            try {
+                results.emplace_back(insert_delivery(writer_, d));
+                writer_.run("RELEASE delivery");
+            } catch (const sqlite::SqliteError& failure) {
+                writer_.run("ROLLBACK TO delivery");
+                writer_.run("RELEASE delivery");
+                results.emplace_back(storage_error(failure));
+            }
         }
-        // An Older version is kept for the record only: processed, never current.
-        db.run("INSERT INTO bill_versions (bill_id, version, account_id, account_code, status, event_kind, deleted, "
-               "content_hash, bill_json, delivery_id, received_at, processed, processed_at) "
-               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-               c.bill_id, c.version, c.account_id, c.account_code, bill_status_name(c.status), event_kind_name(d.kind),
-               c.deleted, content_hash(c.bill_json), c.bill_json, receipt.delivery_id, received, !is_new,
-               is_new ? std::nullopt : std::optional<std::int64_t>(received));
-        receipt.bill_version_id = db.last_insert_rowid();
-        if (is_new) {
-            db.run("UPDATE bills SET current_version_id = ?2, deleted = ?3, account_id = ?4, updated_at = ?5 "
-                   "WHERE id = ?1",
-                   c.bill_id, receipt.bill_version_id, c.deleted, c.account_id, received);
-        }
-        return receipt;
-    });
+        tx.commit();
+    } catch (const std::exception& failure) {
+        results.assign(deliveries.size(), Result<DeliveryReceipt>(storage_error(failure)));
+    }
+    return results;
 }
 
 Result<std::vector<BillVersionRecord>> SqliteStore::pending_bill_versions() {

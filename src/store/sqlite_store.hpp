@@ -28,6 +28,7 @@ public:
     SqliteStore(const std::string& path, const StoreOptions& options);
 
     Result<DeliveryReceipt> record_delivery(const Delivery& delivery) override;
+    std::vector<Result<DeliveryReceipt>> record_deliveries(std::span<const Delivery> deliveries) override;
     Result<std::vector<BillVersionRecord>> pending_bill_versions() override;
     Result<BillVersionRecord> bill_version(std::int64_t version_id) override;
     Result<std::vector<BillVersionRecord>> bill_versions(const std::string& bill_id) override;

@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <future>
+
 #include "azure_test_support.hpp"
 #include "fake_m3ter.hpp"
 #include "meterbridge/m3ter/signature.hpp"
@@ -27,7 +30,9 @@ protected:
     }
 
     void start(m3ter::ApiClient* m3ter = nullptr) {
-        context = std::make_unique<WebhookContext>(WebhookContext{config, *store, clock, m3ter, [this] { ++wakes; }});
+        committer = std::make_unique<DeliveryCommitter>(*store);
+        context =
+            std::make_unique<WebhookContext>(WebhookContext{config, *committer, clock, m3ter, [this] { ++wakes; }});
         add_webhook_route(router, *context);
     }
 
@@ -49,17 +54,20 @@ protected:
                                 m3ter::sign(signer, std::string(kUrl) + "/webhooks/m3ter", timestamp, body));
         }
         request.body = body;
-        std::optional<net::HttpResponse> answer;
-        router.dispatch(request, [&](net::HttpResponse response) { answer = std::move(response); });
-        return answer.value_or(net::HttpResponse{});
+        // The answer may come from the committer's thread, after the commit.
+        auto answer = std::make_shared<std::promise<net::HttpResponse>>();
+        auto future = answer->get_future();
+        router.dispatch(request, [answer](net::HttpResponse response) { answer->set_value(std::move(response)); });
+        return future.get();
     }
 
     Config config;
     ManualClock clock{at("2026-01-01T09:00:00Z")};
     std::unique_ptr<store::Store> store = store::open_sqlite_store(":memory:");
+    std::unique_ptr<DeliveryCommitter> committer;
     std::unique_ptr<WebhookContext> context;
     Router router;
-    int wakes = 0;
+    std::atomic<int> wakes = 0;
 };
 
 const std::string kBill =
@@ -80,6 +88,15 @@ TEST_F(WebhookTest, ANewVersionIsStoredBeforeTheAnswerAndARepeatChangesNothing) 
     const auto delivery = store->delivery(1);
     ASSERT_TRUE(delivery.ok());
     EXPECT_EQ(delivery->remote_addr, "198.51.100.7");  // the last untrusted X-Forwarded-For hop
+}
+
+TEST_F(WebhookTest, ADeliveryThatCannotBeStoredGets503AndNothingIsAcknowledged) {
+    start();
+    committer->stop();  // the commit path is gone: nothing can become durable
+    const auto answer = post(kBill);
+    EXPECT_EQ(answer.status, 503) << answer.body;
+    EXPECT_EQ(wakes, 0);
+    EXPECT_EQ(store->bill_detail("b-1").error().code, store::kNotFound);
 }
 
 TEST_F(WebhookTest, BadRequestsGetTheirStatusAndAreNotStoredAsBills) {

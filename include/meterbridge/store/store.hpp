@@ -51,6 +51,20 @@ public:
     // Stores the delivery and, for a valid one with a bill, the bill version;
     // decides New / Repeat / Older / Invalid / Ignored (records.hpp).
     virtual Result<DeliveryReceipt> record_delivery(const Delivery& delivery) = 0;
+    // Group commit: records each delivery as record_delivery would, in order
+    // (a later one sees the earlier ones: the same bill twice gives New then
+    // Repeat), and returns one result per delivery, in order. The SQLite store
+    // does it in ONE transaction, so concurrent deliveries share one fsync.
+    // A delivery whose own writes fail gets an error and leaves no trace; the
+    // others are kept. If the commit itself fails, every result is a
+    // storage_error and nothing was committed. Every receipt returned is durable.
+    // This default commits one transaction per delivery.
+    virtual std::vector<Result<DeliveryReceipt>> record_deliveries(std::span<const Delivery> deliveries) {
+        std::vector<Result<DeliveryReceipt>> results;
+        results.reserve(deliveries.size());
+        for (const Delivery& delivery : deliveries) results.push_back(record_delivery(delivery));
+        return results;
+    }
     // The current version of every bill whose current version is unprocessed, oldest first.
     virtual Result<std::vector<BillVersionRecord>> pending_bill_versions() = 0;
     virtual Result<BillVersionRecord> bill_version(std::int64_t version_id) = 0;

@@ -1,0 +1,102 @@
+#include "delivery_committer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <exception>
+#include <iterator>
+#include <vector>
+
+namespace meterbridge::app {
+namespace {
+
+void call(const DeliveryCommitter::Done& done, const store::Delivery& delivery,
+          Result<store::DeliveryReceipt> receipt) {
+    try {
+        done(delivery, std::move(receipt));
+    } catch (const std::exception& failure) {
+        // The commit thread must survive a faulty callback; the delivery is stored either way.
+        spdlog::error("delivery committer: answer callback failed: {}", failure.what());
+    }
+}
+
+}  // namespace
+
+DeliveryCommitter::DeliveryCommitter(store::Store& store, Options options)
+    : store_(store),
+      options_{std::max<std::size_t>(1, options.max_batch)},
+      thread_([this] { loop(); }) {}
+
+DeliveryCommitter::~DeliveryCommitter() { stop(); }
+
+void DeliveryCommitter::submit(store::Delivery delivery, Done done) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!stopping_) {
+            queue_.push_back(Job{std::move(delivery), std::move(done)});
+            queued_.notify_one();
+            return;
+        }
+    }
+    call(done, delivery,
+         make_error("storage_unavailable", "the daemon is stopping; the delivery was not stored"));
+}
+
+void DeliveryCommitter::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    queued_.notify_one();
+    std::lock_guard joining(join_mutex_);  // two stop()s must not join the same thread
+    if (!thread_.joinable()) return;
+    thread_.join();
+    const Stats stats = this->stats();
+    if (stats.deliveries > 0) {
+        spdlog::info("delivery committer: {} deliveries in {} transactions (largest {})", stats.deliveries,
+                     stats.batches, stats.largest_batch);
+    }
+}
+
+DeliveryCommitter::Stats DeliveryCommitter::stats() const {
+    std::lock_guard lock(mutex_);
+    return stats_;
+}
+
+void DeliveryCommitter::loop() {
+    std::vector<Job> jobs;
+    while (true) {
+        {
+            std::unique_lock lock(mutex_);
+            queued_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+            if (queue_.empty()) return;  // stopping, and everything queued was answered
+            const auto count = static_cast<std::ptrdiff_t>(std::min(queue_.size(), options_.max_batch));
+            jobs.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + count));
+            queue_.erase(queue_.begin(), queue_.begin() + count);
+        }
+        commit(jobs);
+        jobs.clear();
+    }
+}
+
+void DeliveryCommitter::commit(std::vector<Job>& jobs) {
+    std::vector<store::Delivery> deliveries;
+    deliveries.reserve(jobs.size());
+    for (Job& job : jobs) deliveries.push_back(std::move(job.delivery));
+    std::vector<Result<store::DeliveryReceipt>> results = store_.record_deliveries(deliveries);
+    {
+        std::lock_guard lock(mutex_);
+        ++stats_.batches;
+        stats_.deliveries += jobs.size();
+        stats_.largest_batch = std::max(stats_.largest_batch, jobs.size());
+    }
+    // Only now, with the transaction committed (or failed), does anyone hear of it.
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+        Result<store::DeliveryReceipt> result =
+            i < results.size() ? std::move(results[i])
+                               : Result<store::DeliveryReceipt>(make_error("storage_error", "no receipt from the store"));
+        call(jobs[i].done, deliveries[i], std::move(result));
+    }
+}
+
+}  // namespace meterbridge::app

@@ -1,0 +1,111 @@
+// Store::record_deliveries (group commit, issue 6): many deliveries in one
+// transaction, one result each, in order; one failing delivery undone alone;
+// a failed transaction fails them all and keeps nothing.
+#include "meterbridge/store/store.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "support/store_test_support.hpp"
+
+namespace meterbridge {
+namespace {
+
+using store::DeliveryResult;
+using testing::at;
+
+store::Delivery bill_delivery(const std::string& id, int version, const std::string& remote = "127.0.0.1") {
+    store::Delivery d;
+    d.body = R"({"id":")" + id + R"(","version":)" + std::to_string(version) + "}";
+    d.remote_addr = remote;
+    d.received_at = at("2026-01-01T10:00:00Z");
+    d.kind = BillEventKind::Updated;
+    Bill bill;
+    bill.id = id;
+    bill.version = version;
+    bill.account_id = "acc-1";
+    bill.currency = "USD";
+    d.bill = bill;
+    d.bill_json = R"({"id":")" + id + R"(","version":)" + std::to_string(version) + "}";
+    return d;
+}
+
+std::int64_t count_rows(const std::string& path, const char* table_query) {
+    store::sqlite::Database db = store::sqlite::Database::open(path, true);
+    return db.query_int(table_query).value_or(-1);
+}
+
+TEST(StoreBatch, OneResultPerDeliveryInOrderAndLaterOnesSeeEarlierOnes) {
+    testing::TempDir dir;
+    const std::string path = dir.file("batch.db");
+    auto store = store::open_sqlite_store(path);
+    const std::vector<store::Delivery> batch = {bill_delivery("b-1", 1), bill_delivery("b-2", 1),
+                                                bill_delivery("b-1", 1), bill_delivery("b-1", 3),
+                                                bill_delivery("b-1", 2)};
+    const auto results = store->record_deliveries(batch);
+    ASSERT_EQ(results.size(), batch.size());
+    std::vector<DeliveryResult> kinds;
+    for (const auto& result : results) {
+        ASSERT_TRUE(result.ok()) << result.error().message;
+        kinds.push_back(result->result);
+    }
+    EXPECT_EQ(kinds, (std::vector<DeliveryResult>{DeliveryResult::New, DeliveryResult::New, DeliveryResult::Repeat,
+                                                  DeliveryResult::New, DeliveryResult::Older}));
+    EXPECT_LT(results[0]->delivery_id, results[1]->delivery_id);
+    EXPECT_EQ(results[2]->bill_version_id, results[0]->bill_version_id);
+    // Committed: another connection sees every delivery.
+    EXPECT_EQ(count_rows(path, "SELECT count(*) FROM deliveries"), 5);
+    const auto pending = store->pending_bill_versions();
+    ASSERT_TRUE(pending.ok());
+    ASSERT_EQ(pending->size(), 2u);  // b-1 v3 and b-2 v1
+}
+
+TEST(StoreBatch, AFailingDeliveryIsUndoneAloneAndTheOthersAreKept) {
+    testing::TempDir dir;
+    const std::string path = dir.file("poison.db");
+    auto store = store::open_sqlite_store(path);
+    {
+        store::sqlite::Database side = store::sqlite::Database::open(path);
+        side.exec("CREATE TRIGGER poison BEFORE INSERT ON bill_versions WHEN NEW.bill_id = 'poison' "
+                  "BEGIN SELECT RAISE(ABORT, 'poisoned'); END");
+    }
+    const std::vector<store::Delivery> batch = {bill_delivery("b-1", 1), bill_delivery("poison", 1),
+                                                bill_delivery("b-2", 1)};
+    const auto results = store->record_deliveries(batch);
+    ASSERT_EQ(results.size(), 3u);
+    EXPECT_TRUE(results[0].ok());
+    ASSERT_FALSE(results[1].ok());
+    EXPECT_EQ(results[1].error().code, store::kStorageError);
+    EXPECT_TRUE(results[2].ok());
+    // The poisoned delivery left no row at all, not even in deliveries.
+    EXPECT_EQ(count_rows(path, "SELECT count(*) FROM deliveries"), 2);
+    EXPECT_EQ(count_rows(path, "SELECT count(*) FROM bills WHERE id = 'poison'"), 0);
+}
+
+TEST(StoreBatch, AFailedTransactionFailsEveryDeliveryAndKeepsNothing) {
+    testing::TempDir dir;
+    const std::string path = dir.file("busy.db");
+    store::StoreOptions options;
+    options.busy_timeout = std::chrono::milliseconds(20);
+    auto store = store::open_sqlite_store(path, options);
+    store::sqlite::Database other = store::sqlite::Database::open(path);
+    {
+        // Another writer holds the write lock: BEGIN IMMEDIATE fails after the busy timeout.
+        store::sqlite::Transaction blocker(other, store::sqlite::Transaction::Mode::Immediate);
+        const std::vector<store::Delivery> batch = {bill_delivery("b-1", 1), bill_delivery("b-2", 1)};
+        const auto results = store->record_deliveries(batch);
+        ASSERT_EQ(results.size(), 2u);
+        for (const auto& result : results) {
+            ASSERT_FALSE(result.ok());
+            EXPECT_EQ(result.error().code, store::kStorageError);
+        }
+    }
+    EXPECT_EQ(count_rows(path, "SELECT count(*) FROM deliveries"), 0);
+    // The store is usable again once the lock is gone.
+    const std::vector<store::Delivery> again = {bill_delivery("b-1", 1)};
+    EXPECT_TRUE(store->record_deliveries(again).front().ok());
+}
+
+}  // namespace
+}  // namespace meterbridge

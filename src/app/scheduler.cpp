@@ -161,7 +161,10 @@ void Scheduler::send_batch(const std::vector<const OutboxEvent*>& events, TickRe
     const Instant now = deps_.clock.now();
     const Instant retry_at = next_attempt_at(attempts, std::nullopt, now, random_());
     switch (outcome.kind) {
-        case azure::BatchOutcomeKind::Answered:
+        case azure::BatchOutcomeKind::Answered: {
+            // Every answer of the batch is settled in one transaction (one
+            // fsync per batch, not per event).
+            std::vector<store::Store::Settlement> settlements;
             for (std::size_t i = 0; i < events.size(); ++i) {
                 const auto& result = outcome.results[i];
                 if (!result) {
@@ -169,25 +172,31 @@ void Scheduler::send_batch(const std::vector<const OutboxEvent*>& events, TickRe
                     check(deps_.store.record_unknown(std::span(&ids[i], 1), retry_at), "record unknown");
                     continue;
                 }
-                const EventDecision decision = decide_event(*events[i], *result);
-                if (!check(deps_.store.settle(ids[i], decision, now, policy_), "settle")) continue;
+                settlements.push_back({ids[i], decide_event(*events[i], *result)});
+            }
+            const std::vector<Status> settled = deps_.store.settle_all(settlements, now, policy_);
+            for (std::size_t i = 0; i < settlements.size(); ++i) {
+                const std::int64_t id = settlements[i].event_id;
+                const EventDecision& decision = settlements[i].decision;
+                if (!check(settled[i], "settle")) continue;
                 switch (decision.kind) {
                     case EventDecision::Kind::Accept: ++report.events_accepted; break;
                     case EventDecision::Kind::Reject:
                         ++report.events_rejected;
-                        spdlog::error("event {} rejected by Azure: {} {}", ids[i], decision.error_code,
+                        spdlog::error("event {} rejected by Azure: {} {}", id, decision.error_code,
                                       decision.error_message);
                         break;
                     case EventDecision::Kind::Conflict:
                     case EventDecision::Kind::Expire:
                         ++report.events_requeued;
-                        spdlog::warn("event {} {}: units re-queued. {}", ids[i],
+                        spdlog::warn("event {} {}: units re-queued. {}", id,
                                      decision.kind == EventDecision::Kind::Conflict ? "conflict" : "expired",
                                      decision.error_message);
                         break;
                 }
             }
             return;
+        }
         case azure::BatchOutcomeKind::OutcomeUnknown:
             ++report.transport_failures;
             spdlog::warn("batch of {} events: outcome unknown ({}); re-sent unchanged later", ids.size(), outcome.error);

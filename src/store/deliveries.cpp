@@ -136,30 +136,9 @@ Result<DeliveryReceipt> SqliteStore::record_delivery(const Delivery& d) {
 }
 
 std::vector<Result<DeliveryReceipt>> SqliteStore::record_deliveries(std::span<const Delivery> deliveries) {
-    std::vector<Result<DeliveryReceipt>> results;
-    results.reserve(deliveries.size());
-    std::lock_guard lock(write_mutex_);
-    try {
-        sqlite::Transaction tx(writer_, sqlite::Transaction::Mode::Immediate);
-        for (const Delivery& d : deliveries) {
-            // A savepoint per delivery: one that fails is undone alone. If
-            // SQLite rolled back the whole transaction (I/O error, full disk),
-            // ROLLBACK TO throws and the outer handler fails them all.
-            writer_.run("SAVEPOINT delivery");
-            try {
-                results.emplace_back(insert_delivery(writer_, d));
-                writer_.run("RELEASE delivery");
-            } catch (const sqlite::SqliteError& failure) {
-                writer_.run("ROLLBACK TO delivery");
-                writer_.run("RELEASE delivery");
-                results.emplace_back(storage_error(failure));
-            }
-        }
-        tx.commit();
-    } catch (const std::exception& failure) {
-        results.assign(deliveries.size(), Result<DeliveryReceipt>(storage_error(failure)));
-    }
-    return results;
+    return write_each(deliveries, [](sqlite::Database& db, const Delivery& d) -> Result<DeliveryReceipt> {
+        return insert_delivery(db, d);
+    });
 }
 
 Result<std::vector<BillVersionRecord>> SqliteStore::pending_bill_versions() {

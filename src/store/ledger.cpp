@@ -144,26 +144,41 @@ Status SqliteStore::record_unknown(std::span<const std::int64_t> event_ids, Inst
     });
 }
 
+namespace {
+
+// One settlement inside the caller's transaction.
+Status settle_in(sqlite::Database& db, std::int64_t event_id, const EventDecision& decision, Instant now,
+                 const SlotPolicy& policy) {
+    const auto detail = load_event(db, event_id);
+    if (!detail) return not_found_event(event_id);
+    const OutboxEvent& e = detail->event;
+    if (e.state != EventState::Planned && e.state != EventState::Sending && e.state != EventState::Unresolved) {
+        return make_error(std::string(kInvalidState),
+                          "event " + std::to_string(event_id) + " is " + std::string(to_string(e.state)) +
+                              ": it has been settled already");
+    }
+    EventState state = EventState::Rejected;
+    switch (decision.kind) {
+        case EventDecision::Kind::Accept: state = EventState::Accepted; break;
+        case EventDecision::Kind::Conflict: state = EventState::Conflict; break;
+        case EventDecision::Kind::Expire: state = EventState::Expired; break;
+        case EventDecision::Kind::Reject: state = EventState::Rejected; break;
+    }
+    transition(db, e, state, &decision, now, policy);
+    return Ok{};
+}
+
+}  // namespace
+
 Status SqliteStore::settle(std::int64_t event_id, const EventDecision& decision, Instant now,
                            const SlotPolicy& policy) {
-    return write([&](sqlite::Database& db) -> Status {
-        const auto detail = load_event(db, event_id);
-        if (!detail) return not_found_event(event_id);
-        const OutboxEvent& e = detail->event;
-        if (e.state != EventState::Planned && e.state != EventState::Sending && e.state != EventState::Unresolved) {
-            return make_error(std::string(kInvalidState),
-                              "event " + std::to_string(event_id) + " is " + std::string(to_string(e.state)) +
-                                  ": it has been settled already");
-        }
-        EventState state = EventState::Rejected;
-        switch (decision.kind) {
-            case EventDecision::Kind::Accept: state = EventState::Accepted; break;
-            case EventDecision::Kind::Conflict: state = EventState::Conflict; break;
-            case EventDecision::Kind::Expire: state = EventState::Expired; break;
-            case EventDecision::Kind::Reject: state = EventState::Rejected; break;
-        }
-        transition(db, e, state, &decision, now, policy);
-        return Ok{};
+    return write([&](sqlite::Database& db) -> Status { return settle_in(db, event_id, decision, now, policy); });
+}
+
+std::vector<Status> SqliteStore::settle_all(std::span<const Settlement> settlements, Instant now,
+                                            const SlotPolicy& policy) {
+    return write_each(settlements, [&](sqlite::Database& db, const Settlement& s) -> Status {
+        return settle_in(db, s.event_id, s.decision, now, policy);
     });
 }
 

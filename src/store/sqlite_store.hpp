@@ -11,8 +11,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "file_lock.hpp"
 #include "meterbridge/store/store.hpp"
@@ -52,6 +54,8 @@ public:
     Status record_not_sent(std::span<const std::int64_t> event_ids, Instant next_attempt_at) override;
     Status record_unknown(std::span<const std::int64_t> event_ids, Instant next_attempt_at) override;
     Status settle(std::int64_t event_id, const EventDecision& decision, Instant now, const SlotPolicy& policy) override;
+    std::vector<Status> settle_all(std::span<const Settlement> settlements, Instant now,
+                                   const SlotPolicy& policy) override;
     Result<StaleOutcome> handle_stale(Instant now, const SlotPolicy& policy) override;
     Status retry_rejected(std::int64_t event_id, Instant now, const SlotPolicy& policy) override;
 
@@ -80,6 +84,41 @@ private:
         } catch (const std::exception& failure) {
             return storage_error(failure);
         }
+    }
+
+    // Runs `body(db, item)` for each item in ONE IMMEDIATE transaction, each
+    // under a savepoint so that an item whose body throws or returns an Error
+    // is undone alone; returns one result per item. If the transaction itself
+    // fails, every result is a storage_error and nothing was committed.
+    template <class Item, class F>
+    auto write_each(std::span<const Item> items, F&& body)
+        -> std::vector<std::invoke_result_t<F&, sqlite::Database&, const Item&>> {
+        using R = std::invoke_result_t<F&, sqlite::Database&, const Item&>;
+        std::vector<R> results;
+        results.reserve(items.size());
+        std::lock_guard lock(write_mutex_);
+        try {
+            sqlite::Transaction tx(writer_, sqlite::Transaction::Mode::Immediate);
+            for (const Item& item : items) {
+                // If SQLite rolled back the whole transaction (I/O error, full
+                // disk), ROLLBACK TO throws and the outer handler fails them all.
+                writer_.run("SAVEPOINT item");
+                bool undo = false;
+                try {
+                    results.push_back(body(writer_, item));
+                    undo = !results.back().ok();
+                } catch (const sqlite::SqliteError& failure) {
+                    results.push_back(storage_error(failure));
+                    undo = true;
+                }
+                if (undo) writer_.run("ROLLBACK TO item");
+                writer_.run("RELEASE item");
+            }
+            tx.commit();
+        } catch (const std::exception& failure) {
+            results.assign(items.size(), R(storage_error(failure)));
+        }
+        return results;
     }
 
     // Runs `body(db)` in one DEFERRED (snapshot) transaction on the read connection.

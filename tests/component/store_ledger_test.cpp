@@ -194,6 +194,26 @@ TEST_F(StoreLedger, SendingAfterACrashCountsTheEarlierAttemptAsMaybeLanded) {
     EXPECT_EQ(event(batch[0]).state, EventState::Sending);
 }
 
+TEST_F(StoreLedger, SettleAllSettlesABatchInOrderAndUndoesAFailingOneAlone) {
+    recalc("b-1", {target("b-1", "compute", 50), target("b-1", "storage", 7)});
+    const auto ids = slot();
+    ASSERT_EQ(ids.size(), 2u);
+    ASSERT_TRUE(store_->mark_sending(ids, now_).ok());
+    const std::vector<store::Store::Settlement> answers = {{ids[0], decision(EventDecision::Kind::Accept)},
+                                                           {999, decision(EventDecision::Kind::Accept)},
+                                                           {ids[1], decision(EventDecision::Kind::Reject)},
+                                                           {ids[0], decision(EventDecision::Kind::Reject)}};
+    const auto settled = store_->settle_all(answers, now_, policy_);
+    ASSERT_EQ(settled.size(), 4u);
+    EXPECT_TRUE(settled[0].ok());
+    EXPECT_EQ(settled[1].error().code, store::kNotFound);
+    EXPECT_TRUE(settled[2].ok());
+    EXPECT_EQ(settled[3].error().code, store::kInvalidState);  // sees the first settlement of the batch
+    EXPECT_EQ(event(ids[0]).state, EventState::Accepted);
+    EXPECT_EQ(event(ids[1]).state, EventState::Rejected);
+    EXPECT_EQ(balance("b-1", "compute").accepted, 50);
+}
+
 TEST_F(StoreLedger, AcceptStoresAzuresIdsAndASecondAnswerIsRefused) {
     recalc("b-1", {target("b-1", "compute", 50)});
     const auto id = slot().at(0);

@@ -124,6 +124,23 @@ public:
     // reconciled (plan_reconciliation), all in one transaction.
     virtual Status settle(std::int64_t event_id, const EventDecision& decision, Instant now,
                           const SlotPolicy& policy) = 0;
+    // Azure's answers for the events of one batch: settles each as settle()
+    // would, in order, in ONE transaction (one fsync per batch instead of one
+    // per event), and returns one Status per settlement, in order. An event
+    // whose settlement fails is undone alone; if the commit fails, every
+    // Status is a storage_error and nothing was committed. This default
+    // commits one transaction per event.
+    struct Settlement {
+        std::int64_t event_id = 0;
+        EventDecision decision;
+    };
+    virtual std::vector<Status> settle_all(std::span<const Settlement> settlements, Instant now,
+                                           const SlotPolicy& policy) {
+        std::vector<Status> results;
+        results.reserve(settlements.size());
+        for (const Settlement& s : settlements) results.push_back(settle(s.event_id, s.decision, now, policy));
+        return results;
+    }
     // Applies stale_action to every Planned/Sending event: Expire re-queues
     // and reconciles as settle does; Unresolve keeps the units in flight.
     virtual Result<StaleOutcome> handle_stale(Instant now, const SlotPolicy& policy) = 0;

@@ -16,6 +16,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "fair_mutex.hpp"
 #include "file_lock.hpp"
 #include "meterbridge/store/store.hpp"
 #include "sqlite.hpp"
@@ -139,8 +140,8 @@ private:
     std::unique_ptr<FileLock> lock_;  // taken before the database is touched; released last
     sqlite::Database writer_;
     std::optional<sqlite::Database> reader_;
-    std::mutex write_mutex_;
-    std::mutex read_mutex_;
+    FairMutex write_mutex_;  // FIFO: see fair_mutex.hpp
+    FairMutex read_mutex_;
 };
 
 }  // namespace meterbridge::store

@@ -1,0 +1,39 @@
+#pragma once
+// Generated m3ter bills for the benchmarks: an envelope of about 4 KB carrying
+// a bill of 20 line items (the reference delivery), each one a new
+// bill, and its m3ter signature.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "meterbridge/core/config.hpp"
+
+namespace meterbridge::bench {
+
+inline constexpr const char* kApiKey = "bench-api-key";
+inline constexpr const char* kApiSecret = "bench-api-secret-0123456789";
+inline constexpr const char* kPublicUrl = "http://bench.meterbridge.test";
+inline constexpr const char* kWebhookPath = "/webhooks/m3ter";
+inline constexpr int kLineItems = 20;
+inline constexpr int kProducts = 5;  // prod-0 .. prod-4, mapped to dimensions dim-0 .. dim-4
+inline constexpr const char* kAccount = "acc-bench";
+
+// The envelope JSON of bill `bill_id` (version 1) for account kAccount.
+std::string bill_envelope(const std::string& bill_id);
+
+struct SignedHeaders {
+    std::vector<std::pair<std::string, std::string>> headers;  // X-m3ter-*, Content-Type
+};
+
+// Signs `body` as m3ter would for kPublicUrl + kWebhookPath at unix time `now_s`.
+class Signer {
+public:
+    Signer();
+    SignedHeaders sign(const std::string& body, std::int64_t now_s) const;
+    const WebhookConfig& config() const { return config_; }
+
+private:
+    WebhookConfig config_;
+};
+
+}  // namespace meterbridge::bench

@@ -10,6 +10,8 @@
 // recorded, then converted and recalculated by a tick in the hour they
 // arrived (policy hour_close: nothing is sent yet). The clock then moves past
 // the hour's flush delay and the timed part begins.
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <cstdio>
 #include <iostream>
@@ -89,6 +91,7 @@ store::Delivery bill_delivery(int account, Instant now) {
 }
 
 int run() {
+    spdlog::set_level(spdlog::level::warn);  // no line per bill on stdout, where the figures go
     const auto dir = scratch_dir("drain");
     const Config config = parse_config_document(drain_config(dir), app::SystemSecretSource{});
     app::SettableClock clock;

@@ -230,6 +230,17 @@ HttpResponse Sandbox::control(const HttpRequest& request) {
             .num("queued_faults", static_cast<long long>(core_->queued_faults()));
         return HttpResponse::json(200, w.done());
     }
+    if (path == "/_sandbox/tokens") {
+        // Test-only: lets a test prove that no bearer token leaks into logs or the database.
+        std::string list;
+        for (const auto& token : core_->issued_tokens()) {
+            if (!list.empty()) list.push_back(',');
+            list += detail::quote(token);
+        }
+        detail::ObjectWriter w;
+        w.raw("tokens", "[" + list + "]");
+        return HttpResponse::json(200, w.done());
+    }
     return control_error(404, "not_found", "no such sandbox control endpoint: " + path);
 }
 

@@ -253,6 +253,7 @@ HttpResponse SandboxCore::token(const HttpRequest& request, bool v2, Instant now
         // Forget expired tokens so the map stays small.
         std::erase_if(tokens_, [&](const auto& entry) { return entry.second.expires_at <= now; });
         tokens_[value] = Issued{now + options_.token_lifetime, audience};
+        issued_.push_back(value);
     }
     ObjectWriter w;
     w.str("token_type", "Bearer");
@@ -518,6 +519,11 @@ std::vector<AcceptedEvent> SandboxCore::events() const {
 std::uint64_t SandboxCore::token_requests() const {
     std::lock_guard lock(mutex_);
     return token_requests_;
+}
+
+std::vector<std::string> SandboxCore::issued_tokens() const {
+    std::lock_guard lock(mutex_);
+    return issued_;
 }
 
 std::uint64_t SandboxCore::api_requests() const {

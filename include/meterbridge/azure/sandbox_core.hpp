@@ -106,6 +106,9 @@ public:
     std::vector<AcceptedEvent> events() const;
     std::uint64_t token_requests() const;
     std::uint64_t api_requests() const;
+    // Every access token issued so far (expired ones included). For tests that
+    // search logs, databases and answers for bearer tokens (issue 5).
+    std::vector<std::string> issued_tokens() const;
 
 private:
     explicit SandboxCore(SandboxCoreOptions options);
@@ -136,6 +139,7 @@ private:
     SandboxCoreOptions options_;
     mutable std::mutex mutex_;
     std::map<std::string, Issued> tokens_;
+    std::vector<std::string> issued_;  // every token ever issued (tokens_ forgets expired ones)
     std::vector<AcceptedEvent> events_;
     std::map<std::string, std::size_t> by_slot_;  // lower(resourceId)|dimension|hour -> index in events_
     std::deque<Fault> faults_;

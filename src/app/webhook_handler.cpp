@@ -44,6 +44,8 @@ Json receipt_json(const store::DeliveryReceipt& receipt, const store::Delivery& 
     if (delivery.bill) {
         body["billId"] = delivery.bill->id;
         body["version"] = delivery.bill->version;
+    } else if (!delivery.bill_id.empty()) {
+        body["billId"] = delivery.bill_id;  // a deletion by id
     }
     return body;
 }
@@ -105,8 +107,12 @@ private:
         const Json body = receipt_json(*receipt, delivery);
         switch (receipt->result) {
             case store::DeliveryResult::New:
-                spdlog::info("bill {} v{} received from {} (delivery {})", delivery.bill->id, delivery.bill->version,
-                             client, receipt->delivery_id);
+                if (delivery.bill) {
+                    spdlog::info("bill {} v{} received from {} (delivery {})", delivery.bill->id,
+                                 delivery.bill->version, client, receipt->delivery_id);
+                } else {
+                    spdlog::info("bill {} deleted by {} (delivery {})", delivery.bill_id, client, receipt->delivery_id);
+                }
                 if (context_.wake_scheduler) context_.wake_scheduler();
                 return net::HttpResponse::json(202, body.dump());
             case store::DeliveryResult::Repeat:
@@ -162,9 +168,11 @@ private:
         }
         if (event.kind == BillEventKind::Deleted) {
             // A deletion needs no content: every target of the bill goes to zero.
-            Bill deleted;
-            deleted.id = event.bill_id;
-            delivery.bill = std::move(deleted);
+            // Only the id is passed on: the store records the deletion against the
+            // bill's current version and account (a synthetic empty Bill here was
+            // stored as version 0 with an empty account, which blanked the bill's
+            // accountId; found by the crash campaign, issue 5).
+            delivery.bill_id = event.bill_id;
             return;
         }
         delivery.error = make_error("bill_missing",

@@ -60,6 +60,7 @@ public:
 
     std::string log() const { return process_ ? process_->log() : std::string{}; }
     std::uint16_t port() const { return port_; }
+    pid_t pid() const { return process_ ? process_->pid() : -1; }
     const std::string& sandbox_url() const { return sandbox_url_; }
     void set_sandbox_url(std::string url) { sandbox_url_ = std::move(url); }
 

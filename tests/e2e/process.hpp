@@ -23,6 +23,7 @@ public:
     // or nullopt if it did not exit in time.
     std::optional<int> stop(int signal, std::chrono::milliseconds timeout = std::chrono::seconds(15));
     bool running();
+    pid_t pid() const { return pid_; }  // for /proc/PID/status and prlimit (tests/chaos)
     std::string log() const;  // everything written to stderr so far
 
     // Waits until the log contains `marker`, then returns the text after it up

@@ -1,0 +1,120 @@
+// Crash campaign (issue 5 part 1): the daemon is SIGKILLed at random moments
+// while a driver posts bills and recalculations, restarted on the same
+// database, and finally drained. Azure is a standalone sandbox process with a
+// state file, so its record survives every kill.
+//
+//   MB_CHAOS_SEED=<n>   replay a run (the seed is printed)
+//   MB_CHAOS_KILLS=<n>  number of kills (default 50)
+#include "chaos_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+namespace meterbridge::chaos {
+namespace {
+
+TEST(CrashCampaign, SigkillsAtRandomMomentsLoseNothingAndDoubleNothing) {
+    const std::uint64_t seed =
+        seed_from_env(static_cast<std::uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()) % 1000000);
+    const int kills = int_from_env("MB_CHAOS_KILLS", 50);
+    std::printf("crash campaign: MB_CHAOS_SEED=%llu MB_CHAOS_KILLS=%d\n", static_cast<unsigned long long>(seed), kills);
+    std::fflush(stdout);
+    const auto started = std::chrono::steady_clock::now();
+
+    TempDir dir;
+    SandboxProcess sandbox(dir.path());
+    ASSERT_FALSE(sandbox.url().empty()) << sandbox.log();
+    ::setenv("MB_CHAOS_AZURE_SECRET", "chaos-azure-secret", 1);
+    DaemonProcess daemon(dir.path(), chaos_config(dir.path(), sandbox.url(), "env:MB_CHAOS_AZURE_SECRET"));
+    daemon.set_sandbox_url(sandbox.url());
+    daemon.start();
+    ASSERT_FALSE(HasFatalFailure());
+    CampaignClock clock(daemon, sandbox);
+    clock.jump(std::chrono::minutes(0));  // both sides on the same controlled clock
+
+    std::mt19937_64 random(seed);
+    const auto uniform = [&random](int low, int high) { return std::uniform_int_distribution<int>(low, high)(random); };
+    BillDriver driver(seed);
+    std::optional<BillPost> unanswered;  // a post the kill interrupted: m3ter would retry it
+    int interrupted = 0, delay_faults = 0, posts = 0;
+    constexpr int kMaxJumps = 12;  // stays well inside Azure's 24-hour window
+
+    for (int kill = 0; kill < kills; ++kill) {
+        if (kill > 0) {
+            daemon.start();
+            ASSERT_FALSE(HasFatalFailure()) << "restart " << kill;
+        }
+        int kill_after_ms = uniform(20, 1200);
+        if (clock.jumps() < kMaxJumps && uniform(0, 99) < 30) {
+            // A new hour frees every key's slot: a batch goes out at once. Half
+            // the time Azure records it but answers late, and the kill lands
+            // between `sending` and the answer.
+            if (uniform(0, 1) == 0) {
+                ASSERT_TRUE(sandbox.fault(R"({"kind":"delay_ms","delay_ms":)" + std::to_string(uniform(1500, 3000)) +
+                                          "}"));
+                ++delay_faults;
+                kill_after_ms = uniform(300, 1500);
+            }
+            clock.jump();
+        }
+        std::atomic<bool> killed{false};
+        std::optional<int> exit_status;
+        std::thread killer([&] {
+            std::this_thread::sleep_for(std::chrono::milliseconds(kill_after_ms));
+            exit_status = daemon.stop(SIGKILL);
+            killed = true;
+        });
+        while (!killed) {
+            const BillPost post = unanswered ? *unanswered : driver.next();
+            const HttpAnswer answer = daemon.post_bill(post.body);
+            ++posts;
+            if (answer.status == 202 || answer.status == 200) {
+                driver.acknowledged(post);
+                unanswered.reset();
+            } else if (answer.status == 0) {
+                // No answer: stored or not, m3ter would deliver it again.
+                if (!unanswered) ++interrupted;
+                unanswered = post;
+                while (!killed) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+            } else {
+                ADD_FAILURE() << post.bill_id << " v" << post.version << ": HTTP " << answer.status << " "
+                              << answer.body;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(uniform(5, 80)));
+        }
+        killer.join();
+        // 137 = killed by us; anything else means it died on its own first.
+        ASSERT_EQ(exit_status, 128 + SIGKILL) << "kill " << kill << ": the daemon was not running\n" << daemon.log();
+    }
+
+    // Drain: no faults, one last start, every interrupted delivery re-posted.
+    sandbox.clear_faults();
+    daemon.start();
+    ASSERT_FALSE(HasFatalFailure());
+    if (unanswered) {
+        const HttpAnswer answer = daemon.post_bill(unanswered->body);
+        ASSERT_TRUE(answer.status == 202 || answer.status == 200) << answer.status << " " << answer.body;
+        driver.acknowledged(*unanswered);
+    }
+    ASSERT_TRUE(drain(daemon, clock, std::chrono::seconds(40), 6))
+        << "not drained: " << daemon.get("/events?status=sending").body << daemon.log();
+
+    const CheckFigures figures = check_ledger(daemon, sandbox, driver);
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+    std::printf("crash campaign: seed %llu: %d kills survived (%d during a delayed Azure answer), %d posts, "
+                "%d acknowledged, %d interrupted and re-posted, %d clock hours, %zu bills, %zu versions checked, "
+                "%zu Azure events, %lld units accepted = %lld target + %lld over-reported, %lld s\n",
+                static_cast<unsigned long long>(seed), kills, delay_faults, posts, driver.posts_acknowledged(),
+                interrupted, clock.jumps(), figures.bills, figures.versions_checked, figures.azure_events,
+                static_cast<long long>(figures.units_accepted), static_cast<long long>(figures.units_target),
+                static_cast<long long>(figures.units_over_reported), static_cast<long long>(seconds.count()));
+    EXPECT_GT(figures.units_accepted, 0);
+    if (HasFailure()) std::printf("replay with MB_CHAOS_SEED=%llu\n", static_cast<unsigned long long>(seed));
+}
+
+}  // namespace
+}  // namespace meterbridge::chaos

@@ -1,5 +1,6 @@
 #include "meterbridge/net/http_server.hpp"
 
+#include <array>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -215,6 +216,7 @@ private:
 
     void write_error(int status, std::string_view message) {
         keep_alive_ = false;
+        linger_ = true;  // the client may still be sending the body we refused
         do_write(HttpResponse::json(status, std::string(R"({"error":{"code":")") +
                                                 (status == 413 ? "body_too_large" : "bad_request") +
                                                 R"(","message":")" + std::string(message) + R"("}})"));
@@ -237,8 +239,34 @@ private:
     void on_write(error_code ec) {
         const bool keep = response_ && response_->keep_alive();
         response_.reset();
+        if (!ec && linger_) return linger();
         if (ec || !keep) return close();
         do_wait_request();
+    }
+
+    // A "lingering close" after an error answer sent before the request was
+    // read to its end (413, 431, 400): closing at once with unread bytes in
+    // the socket makes the kernel send a RST, which can destroy our answer
+    // before the client reads it. So stop sending, read and discard what the
+    // client still sends, bounded in time and bytes, then close.
+    static constexpr std::size_t kMaxLingerBytes = 64 * 1024 * 1024;
+
+    void linger() {
+        auto& tcp = beast::get_lowest_layer(stream_);
+        error_code ignored;
+        tcp.socket().shutdown(tcp::socket::shutdown_send, ignored);
+        drain_ = std::make_shared<std::array<char, 16 * 1024>>();
+        tcp.expires_after(std::chrono::seconds(2));
+        do_discard();
+    }
+
+    void do_discard() {
+        beast::get_lowest_layer(stream_).async_read_some(
+            asio::buffer(*drain_), [self = this->shared_from_this()](error_code ec, std::size_t bytes) {
+                self->discarded_ += bytes;
+                if (ec || self->discarded_ > kMaxLingerBytes) return self->close();
+                self->do_discard();
+            });
     }
 
     // Aborts the connection with a TCP RST (SO_LINGER 0), writing nothing.
@@ -265,6 +293,9 @@ private:
     std::optional<http::request_parser<http::string_body>> parser_;
     std::optional<http::response<http::string_body>> response_;
     std::shared_ptr<std::string> continue_;
+    std::shared_ptr<std::array<char, 16 * 1024>> drain_;  // lingering close
+    std::size_t discarded_ = 0;
+    bool linger_ = false;
     bool keep_alive_ = false;
     bool idle_ = false;
     bool stopping_ = false;

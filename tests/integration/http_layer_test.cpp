@@ -89,6 +89,21 @@ TEST(HttpLayer, BodiesOverTheLimitGet413) {
     EXPECT_EQ(client.send(spec)->status, 200);
 }
 
+// The 413 must reach a client that is still sending a large body: closing
+// with unread bytes would make the kernel reset the connection instead.
+TEST(HttpLayer, A413ReachesAClientStillSendingALargeBody) {
+    HttpServerOptions options;
+    options.max_body_bytes = 1000;
+    auto server = serve(echo(), options);
+    HttpClient client;
+    for (int i = 0; i < 10; ++i) {
+        HttpRequestSpec spec{"POST", url(*server, "/"), {}, std::string(4 * 1024 * 1024, 'x'), {}};
+        auto answer = client.send(spec);
+        ASSERT_TRUE(answer.ok()) << "attempt " << i << ": " << answer.error().message;
+        EXPECT_EQ(answer->status, 413);
+    }
+}
+
 TEST(HttpLayer, PlainHttpIsOnlyForLoopback) {
     HttpClient client;
     auto answer = client.send(HttpRequestSpec{"GET", "http://example.com/", {}, {}, {}});

@@ -1,6 +1,6 @@
 #pragma once
 // Exact decimal money: an int64 coefficient and a decimal scale
-// (value = coefficient / 10^scale). Parsed from text, never from a double.
+// (value = coefficient / 10^scale). Parsed from text, never from binary floating point.
 // Every operation that could overflow returns an Error instead of a wrong value.
 #include <cstdint>
 #include <string>

@@ -1,6 +1,6 @@
 #pragma once
 // JSON parsing that keeps amounts exact. nlohmann's DOM parser turns every
-// non-integer number into a double, which cannot hold 0.29 or 9.985. This
+// non-integer number into binary floating point, which cannot hold 0.29 or 9.985. This
 // parser builds the same DOM but stores each non-integer number as its
 // original text, in a binary value tagged kNumberTextSubtype (a DOM built
 // from JSON text can contain no other binary value, so the tag is unambiguous).

@@ -140,8 +140,14 @@ Result<Decimal> Decimal::parse(std::string_view text) {
 }
 
 Result<Decimal> Decimal::add(const Decimal& other) const {
-    const int scale = std::max(scale_, other.scale_);
-    const Wide sum = rescaled(*this, scale) + rescaled(other, scale);
+    int scale = std::max(scale_, other.scale_);
+    Wide sum = rescaled(*this, scale) + rescaled(other, scale);
+    // At the common scale an exact sum may need more than 64 bits only for
+    // trailing zeros (-9223372036855.1 at scale 6): drop them before giving up.
+    while (!fits_int64(sum) && scale > 0 && sum % 10 == 0) {
+        sum /= 10;
+        --scale;
+    }
     if (!fits_int64(sum)) return overflow("sum");
     return Decimal(static_cast<std::int64_t>(sum), scale);
 }

@@ -57,6 +57,19 @@ TEST(Decimal, AddsAndSubtractsExactly) {
     EXPECT_EQ(dec("92233720368547758.07").add(dec("0.001")).error().code, "overflow");  // rescale overflows
 }
 
+// Found by the decimal fuzzer: a - b overflowed at the common scale although
+// the exact result (a itself) fits once its trailing zeros are dropped.
+TEST(Decimal, SumsThatFitOnlyWithoutTrailingZerosAreExact) {
+    const Decimal a = dec("-9223372036855.1");
+    const Decimal b = dec("1477580.720889");
+    const auto sum = a.add(b);
+    ASSERT_TRUE(sum.ok());
+    const auto back = sum->subtract(b);
+    ASSERT_TRUE(back.ok()) << back.error().message;
+    EXPECT_EQ(*back, a);
+    EXPECT_EQ(dec("922337203685477580.7").add(dec("0.00")).value().to_string(), "922337203685477580.7");
+}
+
 TEST(Decimal, ComparesNumerically) {
     EXPECT_EQ(dec("5.0"), dec("5"));
     EXPECT_EQ(dec("0.10"), dec("0.1"));

@@ -204,35 +204,6 @@ std::string client_address(const net::HttpRequest& request, const std::vector<Ci
     return address;
 }
 
-std::string bill_to_json_text(const Bill& bill) {
-    Json items = Json::array();
-    for (const LineItem& item : bill.line_items) {
-        Json entry = {{"lineItemType", item.type_name}};
-        const std::string subtotal = item.subtotal.to_string();
-        entry["subtotal"] = Json::binary(std::vector<std::uint8_t>(subtotal.begin(), subtotal.end()), kNumberTextSubtype);
-        const auto optional = [&entry](const char* name, const std::string& value) {
-            if (!value.empty()) entry[name] = value;
-        };
-        optional("id", item.id);
-        optional("productId", item.product_id);
-        optional("accountingProductId", item.accounting_product_id);
-        optional("aggregationId", item.aggregation_id);
-        optional("compoundAggregationId", item.compound_aggregation_id);
-        optional("description", item.description);
-        items.push_back(std::move(entry));
-    }
-    Json bill_json = {{"id", bill.id},
-                      {"version", bill.version},
-                      {"accountId", bill.account_id},
-                      {"status", bill.status == BillStatus::Approved ? "APPROVED" : "PENDING"},
-                      {"locked", bill.locked},
-                      {"currency", bill.currency},
-                      {"lineItems", std::move(items)}};
-    if (!bill.account_code.empty()) bill_json["accountCode"] = bill.account_code;
-    if (!bill.bill_date.empty()) bill_json["billDate"] = bill.bill_date;
-    return dump_exact(bill_json);
-}
-
 void add_webhook_route(Router& router, WebhookContext& context) {
     auto handler = std::make_shared<WebhookHandler>(context);
     router.add("POST", context.config.webhook.path,

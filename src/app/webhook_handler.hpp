@@ -29,7 +29,4 @@ void add_webhook_route(Router& router, WebhookContext& context);
 // proxy, the last X-Forwarded-For hop that is not itself a trusted proxy.
 std::string client_address(const net::HttpRequest& request, const std::vector<Cidr>& trusted_proxies);
 
-// The canonical exact JSON text of a bill, as stored with its version.
-std::string bill_to_json_text(const Bill& bill);
-
 }  // namespace meterbridge::app

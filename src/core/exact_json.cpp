@@ -1,5 +1,6 @@
 #include "meterbridge/core/exact_json.hpp"
 
+#include <algorithm>
 #include <vector>
 
 namespace meterbridge {
@@ -95,7 +96,7 @@ void dump_into(const Json& value, std::string& out) {
         for (const auto& [name, member] : value.items()) {
             if (!first) out.push_back(',');
             first = false;
-            out += Json(name).dump();
+            append_json_string(out, name);
             out.push_back(':');
             dump_into(member, out);
         }
@@ -109,6 +110,8 @@ void dump_into(const Json& value, std::string& out) {
             dump_into(element, out);
         }
         out.push_back(']');
+    } else if (value.is_string()) {
+        append_json_string(out, value.get_ref<const std::string&>());
     } else {
         out += value.dump(-1, ' ', false, Json::error_handler_t::replace);
     }
@@ -145,6 +148,24 @@ Result<Decimal> decimal_from_json(const Json& value, std::string_view field) {
         return make_error("invalid_field", std::string(field) + ": " + parsed.error().message, std::string(field));
     }
     return parsed;
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+    // Fast path for the common case (ids, codes, plain ASCII descriptions):
+    // nothing to escape, so the text is written as is. Anything else goes
+    // through nlohmann's serializer, which escapes and replaces invalid UTF-8;
+    // building a serializer per string costs more than the rest of a bill.
+    const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte >= 0x20 && byte < 0x80 && c != '"' && c != '\\';
+    });
+    if (!plain) {
+        out += Json(std::string(text)).dump(-1, ' ', false, Json::error_handler_t::replace);
+        return;
+    }
+    out.push_back('"');
+    out.append(text);
+    out.push_back('"');
 }
 
 std::string dump_exact(const Json& value) {

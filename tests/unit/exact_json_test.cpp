@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <string>
+
 namespace meterbridge {
 namespace {
 
@@ -41,6 +44,21 @@ TEST(ExactJson, ReportsSyntaxErrorsAndDepth) {
     EXPECT_FALSE(parse_exact_json("{} x").ok());
     EXPECT_FALSE(parse_exact_json(std::string(10000, '[')).ok());
     EXPECT_TRUE(parse_exact_json(std::string(100, '[') + std::string(100, ']')).ok());
+}
+
+// append_json_string writes what nlohmann's dump() writes, for every byte:
+// quotes, backslashes, control characters, UTF-8 and invalid UTF-8.
+TEST(ExactJson, StringsAreWrittenAsNlohmannWritesThem) {
+    std::mt19937 random(7);
+    const std::string alphabet = std::string("abcXYZ019 \"\\/\x7f\t\n\x01\x1f") + "\xc3\xa9\xe2\x82\xac\xff\xc3";
+    for (int i = 0; i < 5000; ++i) {
+        std::string text;
+        const int length = static_cast<int>(random() % 12);
+        for (int c = 0; c < length; ++c) text.push_back(alphabet[random() % alphabet.size()]);
+        std::string out = "prefix";
+        append_json_string(out, text);
+        EXPECT_EQ(out, "prefix" + Json(text).dump(-1, ' ', false, Json::error_handler_t::replace)) << i;
+    }
 }
 
 }  // namespace

@@ -106,4 +106,9 @@ Result<BillEvent> parse_bill_event(const Json& body);
 // names in errors ("" for a top-level bill).
 Result<Bill> parse_bill(const Json& bill, std::string_view path = "");
 
+// The canonical exact JSON text of a bill, as stored with its version: the
+// fields parse_bill reads, members in sorted order, amounts as their decimal
+// text. parse_bill(parse_exact_json(text)) gives the bill back.
+std::string bill_to_json_text(const Bill& bill);
+
 }  // namespace meterbridge

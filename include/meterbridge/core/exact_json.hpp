@@ -36,4 +36,8 @@ Result<Decimal> decimal_from_json(const Json& value, std::string_view field);
 // Serialises a DOM from parse_exact_json, writing exact numbers as their text.
 std::string dump_exact(const Json& value);
 
+// Appends `text` as a JSON string literal, quoted and escaped exactly as
+// nlohmann's dump() does (invalid UTF-8 replaced by U+FFFD).
+void append_json_string(std::string& out, std::string_view text);
+
 }  // namespace meterbridge

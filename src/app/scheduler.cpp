@@ -43,10 +43,7 @@ Scheduler::~Scheduler() { stop(); }
 
 TickReport Scheduler::tick() {
     TickReport report;
-    auto versions = deps_.store.pending_bill_versions();
-    if (check(versions, "pending bill versions")) {
-        for (const auto& version : *versions) process_version(version, report);
-    }
+    process_pending_versions(report);
 
     const Instant now = deps_.clock.now();
     auto stale = deps_.store.handle_stale(now, policy_);
@@ -77,7 +74,46 @@ TickReport Scheduler::tick() {
     return report;
 }
 
-void Scheduler::process_version(const store::BillVersionRecord& version, TickReport& report) {
+void Scheduler::process_pending_versions(TickReport& report) {
+    std::int64_t after = 0;
+    while (!stop_requested()) {
+        auto versions = deps_.store.pending_bill_versions(after, kVersionsPerTransaction);
+        if (!check(versions, "pending bill versions") || versions->empty()) return;
+        after = versions->back().id;
+        std::vector<ExternalMapping> mappings = deps_.config.external_mappings;
+        auto stored = deps_.store.list_mappings();
+        if (!check(stored, "mappings")) return;  // retried next tick
+        mappings.insert(mappings.end(), stored->begin(), stored->end());
+
+        // Parsing and conversion happen here, outside the store's writer lock;
+        // only the results go into the page's one transaction.
+        std::vector<store::Store::ConvertedVersion> converted;
+        converted.reserve(versions->size());
+        for (const auto& version : *versions) converted.push_back(convert_version(version, mappings));
+        const auto statuses = deps_.store.apply_conversions(
+            converted, deps_.clock.now(), [&](const store::IntegrationRunRecord& run, std::span<const KeyBalance> balances) {
+                return plan_recalculation(balances, run.targets, run.started_at, policy_);
+            });
+        for (std::size_t i = 0; i < versions->size(); ++i) {
+            const store::BillVersionRecord& version = (*versions)[i];
+            // A failed version stays unprocessed and is converted again next tick.
+            if (!check(statuses[i], "conversion of " + version.bill_id)) continue;
+            ++report.versions_processed;
+            for (const auto& done : converted[i].runs) {
+                for (const auto& held : done.run.held) {
+                    spdlog::warn("bill {} v{} integration {}: line item {} held: {} ({})", version.bill_id,
+                                 version.version, done.run.integration_id, held.line_item_index, held.message,
+                                 to_string(held.reason));
+                }
+            }
+            spdlog::info("bill {} v{} processed{}", version.bill_id, version.version,
+                         version.deleted ? " (deleted)" : "");
+        }
+    }
+}
+
+store::Store::ConvertedVersion Scheduler::convert_version(const store::BillVersionRecord& version,
+                                                          const std::vector<ExternalMapping>& mappings) {
     const Instant started = deps_.clock.now();
     std::optional<Bill> bill;
     std::string failure;
@@ -90,51 +126,37 @@ void Scheduler::process_version(const store::BillVersionRecord& version, TickRep
             failure = "stored bill does not parse: " + parsed.error().message;
         }
     }
-    std::vector<ExternalMapping> mappings = deps_.config.external_mappings;
-    auto stored = deps_.store.list_mappings();
-    if (!check(stored, "mappings")) return;  // retried next tick
-    mappings.insert(mappings.end(), stored->begin(), stored->end());
-
     std::optional<Json> account;
     if (bill && deps_.accounts != nullptr && needs_account(deps_.config)) {
         account = deps_.accounts->account(bill->account_id);
         if (!account) spdlog::warn("account {} could not be resolved: account filters fail for it", bill->account_id);
     }
 
+    store::Store::ConvertedVersion converted{version.id, version.bill_id, {}};
     for (const IntegrationConfig& integration : deps_.config.integrations) {
-        store::IntegrationRunRecord run;
+        store::Store::ConvertedRun& done = converted.runs.emplace_back();
+        store::IntegrationRunRecord& run = done.run;
         run.bill_version_id = version.id;
         run.integration_id = integration.id;
         run.config_snapshot = integration_to_json(integration).dump();
         run.started_at = started;
         run.error = failure;
-        bool recalculate = version.deleted;  // deletion: every target of the bill goes to zero
+        done.recalculate = version.deleted;  // deletion: every target of the bill goes to zero
         if (bill) {
             Conversion conversion = convert_bill(integration, *bill, mappings, account ? &*account : nullptr);
             run.skipped = conversion.skipped;
-            run.targets = conversion.targets;
-            run.held = conversion.held;
-            recalculate = conversion.ran();
-        }
-        if (recalculate) {
-            const auto targets = run.targets;
-            auto plan = deps_.store.recalculate(
-                integration.id, version.bill_id, started, [&](std::span<const KeyBalance> balances) {
-                    return plan_recalculation(balances, targets, started, policy_);
-                });
-            if (!check(plan, "recalculation of " + version.bill_id)) return;  // retried next tick
+            run.targets = std::move(conversion.targets);
+            run.held = std::move(conversion.held);
+            done.recalculate = conversion.ran();
         }
         run.finished_at = deps_.clock.now();
-        if (!check(deps_.store.record_integration_run(run), "integration run")) return;
-        for (const auto& held : run.held) {
-            spdlog::warn("bill {} v{} integration {}: line item {} held: {} ({})", version.bill_id, version.version,
-                         integration.id, held.line_item_index, held.message, to_string(held.reason));
-        }
     }
-    if (check(deps_.store.mark_processed(version.id, deps_.clock.now()), "mark processed")) {
-        ++report.versions_processed;
-        spdlog::info("bill {} v{} processed{}", version.bill_id, version.version, version.deleted ? " (deleted)" : "");
-    }
+    return converted;
+}
+
+bool Scheduler::stop_requested() {
+    std::lock_guard lock(mutex_);
+    return stopping_;
 }
 
 void Scheduler::send_batch(const std::vector<const OutboxEvent*>& events, TickReport& report) {

@@ -33,6 +33,11 @@ struct TickReport {
 
 class Scheduler {
 public:
+    // Bill versions converted per store transaction: enough to share one
+    // fsync between many bills, few enough that the webhook's commit thread,
+    // queued behind the page on the writer lock, is not held up for long.
+    static constexpr std::size_t kVersionsPerTransaction = 32;
+
     struct Deps {
         const Config& config;
         store::Store& store;
@@ -59,7 +64,12 @@ public:
     void stop();
 
 private:
-    void process_version(const store::BillVersionRecord& version, TickReport& report);
+    // Converts every unprocessed bill version, a page at a time, each page
+    // applied in one store transaction; stops early when stop() is called.
+    void process_pending_versions(TickReport& report);
+    store::Store::ConvertedVersion convert_version(const store::BillVersionRecord& version,
+                                                   const std::vector<ExternalMapping>& mappings);
+    bool stop_requested();
     void send_batch(const std::vector<const OutboxEvent*>& events, TickReport& report);
     void loop();
 

@@ -1,4 +1,7 @@
 // Webhook deliveries and bill versions (SPEC §4 "Durability first").
+#include <algorithm>
+#include <cstdint>
+
 #include <nlohmann/json.hpp>
 
 #include "rows.hpp"
@@ -141,12 +144,15 @@ std::vector<Result<DeliveryReceipt>> SqliteStore::record_deliveries(std::span<co
     });
 }
 
-Result<std::vector<BillVersionRecord>> SqliteStore::pending_bill_versions() {
-    return read([](sqlite::Database& db) -> Result<std::vector<BillVersionRecord>> {
+Result<std::vector<BillVersionRecord>> SqliteStore::pending_bill_versions(std::int64_t after_id, std::size_t limit) {
+    return read([&](sqlite::Database& db) -> Result<std::vector<BillVersionRecord>> {
         std::vector<BillVersionRecord> out;
         sqlite::Statement st = db.prepare("SELECT " MB_BILL_VERSION_COLUMNS " FROM bills b "
                                           "JOIN bill_versions bv ON bv.id = b.current_version_id "
-                                          "WHERE bv.processed = 0 ORDER BY bv.id");
+                                          "WHERE bv.processed = 0 AND bv.id > ?1 ORDER BY bv.id LIMIT ?2");
+        // SQLite's LIMIT is signed: a limit beyond int64 means no limit.
+        const auto bounded = static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX));
+        st.bind_all(after_id, bounded);
         while (st.step()) out.push_back(read_bill_version(st));
         return out;
     });
@@ -173,14 +179,15 @@ Result<std::vector<BillVersionRecord>> SqliteStore::bill_versions(const std::str
     });
 }
 
+Status mark_processed_in(sqlite::Database& db, std::int64_t version_id, Instant now) {
+    if (db.run("UPDATE bill_versions SET processed = 1, processed_at = ?2 WHERE id = ?1", version_id, to_ms(now)) == 0) {
+        return make_error(std::string(kNotFound), "no bill version " + std::to_string(version_id));
+    }
+    return Ok{};
+}
+
 Status SqliteStore::mark_processed(std::int64_t version_id, Instant now) {
-    return write([&](sqlite::Database& db) -> Status {
-        if (db.run("UPDATE bill_versions SET processed = 1, processed_at = ?2 WHERE id = ?1", version_id, to_ms(now)) ==
-            0) {
-            return make_error(std::string(kNotFound), "no bill version " + std::to_string(version_id));
-        }
-        return Ok{};
-    });
+    return write([&](sqlite::Database& db) { return mark_processed_in(db, version_id, now); });
 }
 
 Result<BillVersionRecord> SqliteStore::reprocess_bill(const std::string& bill_id) {

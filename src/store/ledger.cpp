@@ -24,13 +24,18 @@ std::vector<std::int64_t> unsettled_event_ids_up_to(sqlite::Database& db, std::i
 
 }  // namespace
 
+RecalculationPlan recalculate_in(sqlite::Database& db, const std::string& integration_id, const std::string& bill_id,
+                                 Instant now, const RecalculationFn& fn) {
+    const auto balances = load_balances(db, integration_id, bill_id);
+    RecalculationPlan plan = fn(balances);
+    apply_plan(db, plan, now);
+    return plan;
+}
+
 Result<RecalculationPlan> SqliteStore::recalculate(const std::string& integration_id, const std::string& bill_id,
                                                    Instant now, const RecalculationFn& fn) {
     return write([&](sqlite::Database& db) -> Result<RecalculationPlan> {
-        const auto balances = load_balances(db, integration_id, bill_id);
-        RecalculationPlan plan = fn(balances);
-        apply_plan(db, plan, now);
-        return plan;
+        return recalculate_in(db, integration_id, bill_id, now, fn);
     });
 }
 

@@ -7,37 +7,56 @@
 
 namespace meterbridge::store {
 
+Result<std::int64_t> insert_integration_run(sqlite::Database& db, const IntegrationRunRecord& run) {
+    std::string bill_id;
+    std::string account_id;
+    {
+        sqlite::Statement st = db.prepare("SELECT bill_id, account_id FROM bill_versions WHERE id = ?1");
+        st.bind_all(run.bill_version_id);
+        if (!st.step()) {
+            return make_error(std::string(kNotFound), "no bill version " + std::to_string(run.bill_version_id));
+        }
+        bill_id = st.text(0);
+        account_id = st.text(1);
+    }
+    const std::string skip = run.skipped == SkipReason::None ? std::string() : std::string(to_string(run.skipped));
+    db.run("INSERT INTO integration_runs (bill_version_id, bill_id, account_id, integration_id, config_snapshot, "
+           "skip_reason, targets, held, error, started_at, finished_at) "
+           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+           run.bill_version_id, bill_id, account_id, run.integration_id, run.config_snapshot, skip,
+           targets_to_json(run.targets), held_to_json(run.held), run.error, to_ms(run.started_at),
+           to_ms(run.finished_at));
+    const std::int64_t id = db.last_insert_rowid();
+    db.run("DELETE FROM held_items WHERE integration_id = ?1 AND bill_version_id = ?2", run.integration_id,
+           run.bill_version_id);
+    std::int64_t position = 0;
+    for (const HeldLineItem& h : run.held) {
+        db.run("INSERT INTO held_items (integration_id, bill_version_id, bill_id, position, line_item_index, "
+               "line_item_id, reason, message, amount) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+               run.integration_id, run.bill_version_id, bill_id, position++, h.line_item_index, h.line_item_id,
+               to_string(h.reason), h.message, h.amount.to_string());
+    }
+    return id;
+}
+
 Result<std::int64_t> SqliteStore::record_integration_run(const IntegrationRunRecord& run) {
-    return write([&](sqlite::Database& db) -> Result<std::int64_t> {
-        std::string bill_id;
-        std::string account_id;
-        {
-            sqlite::Statement st = db.prepare("SELECT bill_id, account_id FROM bill_versions WHERE id = ?1");
-            st.bind_all(run.bill_version_id);
-            if (!st.step()) {
-                return make_error(std::string(kNotFound), "no bill version " + std::to_string(run.bill_version_id));
+    return write([&](sqlite::Database& db) { return insert_integration_run(db, run); });
+}
+
+std::vector<Status> SqliteStore::apply_conversions(std::span<const ConvertedVersion> versions, Instant now,
+                                                   const ConversionPlanFn& fn) {
+    // One transaction for the whole page: the scheduler then costs the
+    // webhook's commit thread one wait for the writer per page, not three per
+    // bill (issue 6).
+    return write_each(versions, [&](sqlite::Database& db, const ConvertedVersion& version) -> Status {
+        for (const ConvertedRun& converted : version.runs) {
+            if (converted.recalculate) {
+                recalculate_in(db, converted.run.integration_id, version.bill_id, now,
+                               [&](std::span<const KeyBalance> balances) { return fn(converted.run, balances); });
             }
-            bill_id = st.text(0);
-            account_id = st.text(1);
+            if (auto run = insert_integration_run(db, converted.run); !run) return run.error();
         }
-        const std::string skip = run.skipped == SkipReason::None ? std::string() : std::string(to_string(run.skipped));
-        db.run("INSERT INTO integration_runs (bill_version_id, bill_id, account_id, integration_id, config_snapshot, "
-               "skip_reason, targets, held, error, started_at, finished_at) "
-               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-               run.bill_version_id, bill_id, account_id, run.integration_id, run.config_snapshot, skip,
-               targets_to_json(run.targets), held_to_json(run.held), run.error, to_ms(run.started_at),
-               to_ms(run.finished_at));
-        const std::int64_t id = db.last_insert_rowid();
-        db.run("DELETE FROM held_items WHERE integration_id = ?1 AND bill_version_id = ?2", run.integration_id,
-               run.bill_version_id);
-        std::int64_t position = 0;
-        for (const HeldLineItem& h : run.held) {
-            db.run("INSERT INTO held_items (integration_id, bill_version_id, bill_id, position, line_item_index, "
-                   "line_item_id, reason, message, amount) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                   run.integration_id, run.bill_version_id, bill_id, position++, h.line_item_index, h.line_item_id,
-                   to_string(h.reason), h.message, h.amount.to_string());
-        }
-        return id;
+        return mark_processed_in(db, version.version_id, now);
     });
 }
 

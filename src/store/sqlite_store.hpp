@@ -26,13 +26,21 @@ namespace meterbridge::store {
 // Error{"storage_error"} for an exception thrown inside a transaction.
 Error storage_error(const std::exception& failure);
 
+// Bodies of single operations that apply_conversions also runs, inside the
+// caller's write transaction (they throw on a storage failure).
+RecalculationPlan recalculate_in(sqlite::Database& db, const std::string& integration_id, const std::string& bill_id,
+                                 Instant now, const RecalculationFn& fn);
+Result<std::int64_t> insert_integration_run(sqlite::Database& db, const IntegrationRunRecord& run);
+Status mark_processed_in(sqlite::Database& db, std::int64_t version_id, Instant now);
+
 class SqliteStore final : public Store {
 public:
     SqliteStore(const std::string& path, const StoreOptions& options);
 
     Result<DeliveryReceipt> record_delivery(const Delivery& delivery) override;
     std::vector<Result<DeliveryReceipt>> record_deliveries(std::span<const Delivery> deliveries) override;
-    Result<std::vector<BillVersionRecord>> pending_bill_versions() override;
+    using Store::pending_bill_versions;
+    Result<std::vector<BillVersionRecord>> pending_bill_versions(std::int64_t after_id, std::size_t limit) override;
     Result<BillVersionRecord> bill_version(std::int64_t version_id) override;
     Result<std::vector<BillVersionRecord>> bill_versions(const std::string& bill_id) override;
     Status mark_processed(std::int64_t version_id, Instant now) override;
@@ -46,6 +54,9 @@ public:
     Result<RecalculationPlan> recalculate(const std::string& integration_id, const std::string& bill_id, Instant now,
                                           const RecalculationFn& fn) override;
     Result<std::int64_t> record_integration_run(const IntegrationRunRecord& run) override;
+
+    std::vector<Status> apply_conversions(std::span<const ConvertedVersion> versions, Instant now,
+                                          const ConversionPlanFn& fn) override;
 
     Result<std::vector<std::int64_t>> plan_slots(Instant now, const SlotPolicy& policy, const SlottingFn& fn) override;
 
@@ -108,7 +119,9 @@ private:
                 try {
                     results.push_back(body(writer_, item));
                     undo = !results.back().ok();
-                } catch (const sqlite::SqliteError& failure) {
+                } catch (const std::exception& failure) {
+                    // A storage failure, or a plan that does not match the
+                    // rows (ledger_sql.hpp): this item alone is undone.
                     results.push_back(storage_error(failure));
                     undo = true;
                 }

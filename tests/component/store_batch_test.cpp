@@ -1,6 +1,7 @@
 // Store::record_deliveries (group commit, issue 6): many deliveries in one
 // transaction, one result each, in order; one failing delivery undone alone;
-// a failed transaction fails them all and keeps nothing.
+// a failed transaction fails them all and keeps nothing. And the scheduler's
+// side: pending versions in pages, a page's conversions in one transaction.
 #include "meterbridge/store/store.hpp"
 
 #include <gtest/gtest.h>
@@ -105,6 +106,82 @@ TEST(StoreBatch, AFailedTransactionFailsEveryDeliveryAndKeepsNothing) {
     // The store is usable again once the lock is gone.
     const std::vector<store::Delivery> again = {bill_delivery("b-1", 1)};
     EXPECT_TRUE(store->record_deliveries(again).front().ok());
+}
+
+TEST(StoreBatch, PendingVersionsComeInPagesOldestFirst) {
+    auto store = store::open_sqlite_store(":memory:");
+    std::vector<store::Delivery> batch;
+    for (int i = 0; i < 5; ++i) batch.push_back(bill_delivery("b-" + std::to_string(i), 1));
+    batch.push_back(bill_delivery("b-0", 2));  // b-0's current version is now the last one stored
+    for (const auto& result : store->record_deliveries(batch)) ASSERT_TRUE(result.ok());
+
+    std::vector<std::string> seen;
+    std::int64_t after = 0;
+    int pages = 0;
+    while (true) {
+        const auto page = store->pending_bill_versions(after, 2);
+        ASSERT_TRUE(page.ok());
+        if (page->empty()) break;
+        EXPECT_LE(page->size(), 2u);
+        for (const auto& version : *page) {
+            EXPECT_GT(version.id, after);
+            seen.push_back(version.bill_id + " v" + std::to_string(version.version));
+        }
+        after = page->back().id;
+        ++pages;
+    }
+    EXPECT_EQ(pages, 3);
+    EXPECT_EQ(seen, (std::vector<std::string>{"b-1 v1", "b-2 v1", "b-3 v1", "b-4 v1", "b-0 v2"}));
+    EXPECT_EQ(store->pending_bill_versions()->size(), 5u);  // unpaged: all of them
+}
+
+// A page of converted versions: each recalculated, its run recorded, marked
+// processed; a version whose writes fail is undone alone and stays pending.
+TEST(StoreBatch, AFailingConversionIsUndoneAloneAndTheOthersAreProcessed) {
+    testing::TempDir dir;
+    const std::string path = dir.file("conversions.db");
+    auto store = store::open_sqlite_store(path);
+    const std::vector<store::Delivery> batch = {bill_delivery("b-1", 1), bill_delivery("b-2", 1),
+                                                bill_delivery("b-3", 1)};
+    for (const auto& result : store->record_deliveries(batch)) ASSERT_TRUE(result.ok());
+    const auto pending = store->pending_bill_versions();
+    ASSERT_TRUE(pending.ok());
+    ASSERT_EQ(pending->size(), 3u);
+
+    const Instant now = at("2026-01-01T10:05:00Z");
+    std::vector<store::Store::ConvertedVersion> converted;
+    for (const auto& version : *pending) {
+        store::Store::ConvertedRun done;
+        done.run.bill_version_id = version.id;
+        done.run.integration_id = "int-1";
+        done.run.config_snapshot = "{}";
+        done.run.started_at = now;
+        done.run.finished_at = now;
+        done.run.targets = {UsageTarget{"int-1", version.bill_id, "sub-1", "gold", "dim", 7, Decimal::from_integer(7)}};
+        done.recalculate = true;
+        converted.push_back(store::Store::ConvertedVersion{version.id, version.bill_id, {done}});
+    }
+    SlotPolicy policy;
+    const auto statuses = store->apply_conversions(
+        converted, now, [&](const store::IntegrationRunRecord& run, std::span<const KeyBalance> balances) {
+            // A plan that does not match the rows makes the store throw for b-2 only.
+            if (run.targets.front().bill_id == "b-2") throw std::logic_error("plan does not match the rows");
+            return plan_recalculation(balances, run.targets, now, policy);
+        });
+    ASSERT_EQ(statuses.size(), 3u);
+    EXPECT_TRUE(statuses[0].ok());
+    ASSERT_FALSE(statuses[1].ok());
+    EXPECT_EQ(statuses[1].error().code, store::kStorageError);
+    EXPECT_TRUE(statuses[2].ok());
+
+    // Committed, as another connection sees it: b-1 and b-3 done, b-2 untouched.
+    EXPECT_EQ(count_rows(path, "SELECT count(*) FROM integration_runs"), 2);
+    EXPECT_EQ(count_rows(path, "SELECT count(*) FROM integration_runs WHERE bill_id = 'b-2'"), 0);
+    EXPECT_EQ(count_rows(path, "SELECT coalesce(sum(units), 0) FROM pending_units"), 14);
+    const auto left = store->pending_bill_versions();
+    ASSERT_TRUE(left.ok());
+    ASSERT_EQ(left->size(), 1u);
+    EXPECT_EQ(left->front().bill_id, "b-2");
 }
 
 }  // namespace

@@ -65,8 +65,11 @@ public:
         for (const Delivery& delivery : deliveries) results.push_back(record_delivery(delivery));
         return results;
     }
-    // The current version of every bill whose current version is unprocessed, oldest first.
-    virtual Result<std::vector<BillVersionRecord>> pending_bill_versions() = 0;
+    // The current version of every bill whose current version is unprocessed,
+    // oldest first: at most `limit` of them, with ids above `after_id` (keyset
+    // paging, so that a backlog is never loaded whole).
+    virtual Result<std::vector<BillVersionRecord>> pending_bill_versions(std::int64_t after_id, std::size_t limit) = 0;
+    Result<std::vector<BillVersionRecord>> pending_bill_versions() { return pending_bill_versions(0, SIZE_MAX); }
     virtual Result<BillVersionRecord> bill_version(std::int64_t version_id) = 0;
     virtual Result<std::vector<BillVersionRecord>> bill_versions(const std::string& bill_id) = 0;  // oldest first
     virtual Status mark_processed(std::int64_t version_id, Instant now) = 0;
@@ -94,6 +97,36 @@ public:
     // Stores the run (with its config snapshot, skip reason, targets and held
     // items) and replaces the held line items of (integration, bill version).
     virtual Result<std::int64_t> record_integration_run(const IntegrationRunRecord& run) = 0;
+
+    // ---- conversion of bill versions (the scheduler)
+
+    // Applies the scheduler's conversion of each version, in order:
+    // recalculate() every run that recalculates (fn gives the plan from the
+    // run and the balances), record_integration_run() every run, then
+    // mark_processed(version_id, now). Returns one Status per version. The
+    // SQLite store does it in ONE transaction, each version under a savepoint:
+    // a version whose writes fail is undone alone and stays unprocessed; if
+    // the commit fails, every Status is a storage_error. This default commits
+    // each step on its own (each is idempotent, so a version interrupted
+    // half-way is simply converted again).
+    struct ConvertedRun {
+        IntegrationRunRecord run;
+        bool recalculate = false;  // replace the targets of (integration, bill) with run.targets
+    };
+    struct ConvertedVersion {
+        std::int64_t version_id = 0;
+        std::string bill_id;
+        std::vector<ConvertedRun> runs;  // one per integration, in config order
+    };
+    using ConversionPlanFn =
+        std::function<RecalculationPlan(const IntegrationRunRecord& run, std::span<const KeyBalance> balances)>;
+    virtual std::vector<Status> apply_conversions(std::span<const ConvertedVersion> versions, Instant now,
+                                                  const ConversionPlanFn& fn) {
+        std::vector<Status> results;
+        results.reserve(versions.size());
+        for (const ConvertedVersion& version : versions) results.push_back(apply_one_by_one(version, now, fn));
+        return results;
+    }
 
     // ---- slotting (slotting.hpp)
 
@@ -172,7 +205,22 @@ public:
     virtual Result<StoreMetrics> metrics() = 0;
     // /readyz: a write transaction can be started and committed.
     virtual Status writable() = 0;
+
+private:
+    Status apply_one_by_one(const ConvertedVersion& version, Instant now, const ConversionPlanFn& fn);
 };
+
+inline Status Store::apply_one_by_one(const ConvertedVersion& version, Instant now, const ConversionPlanFn& fn) {
+    for (const ConvertedRun& converted : version.runs) {
+        if (converted.recalculate) {
+            auto plan = recalculate(converted.run.integration_id, version.bill_id, now,
+                                    [&](std::span<const KeyBalance> balances) { return fn(converted.run, balances); });
+            if (!plan) return plan.error();
+        }
+        if (auto run = record_integration_run(converted.run); !run) return run.error();
+    }
+    return mark_processed(version.version_id, now);
+}
 
 struct StoreOptions {
     // How long a statement waits for a lock held by another connection.

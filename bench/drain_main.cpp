@@ -111,7 +111,7 @@ int run() {
     azure::MeteringClientOptions metering;
     metering.base_url = (*sandbox)->base_url();
     metering.deadline = std::chrono::seconds(60);
-    app::Scheduler scheduler(app::Scheduler::Deps{config, *store, clock, http, tokens, nullptr, metering});
+    app::Scheduler scheduler(app::Scheduler::Deps{config, *store, clock, http, tokens, nullptr, metering, {}});
 
     // The backlog: deliveries, then conversion and recalculation (untimed).
     std::vector<store::Delivery> deliveries;

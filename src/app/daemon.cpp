@@ -87,14 +87,15 @@ void start_azure(Daemon::Parts& parts) {
     } else {
         parts.accounts = m3ter::make_static_account_source(parts.config.accounts);
     }
+    DeliveryCommitter* committer = parts.committer.get();
     parts.scheduler = std::make_unique<Scheduler>(Scheduler::Deps{parts.config, *parts.store, parts.clock, *parts.http,
-                                                                  *parts.tokens, parts.accounts.get(), metering});
+                                                                  *parts.tokens, parts.accounts.get(), metering,
+                                                                  [committer] { return committer->busy(); }});
 }
 
 void start_http(Daemon::Parts& parts) {
     Scheduler* scheduler = parts.scheduler.get();
     const auto wake = [scheduler] { scheduler->wake(); };
-    parts.committer = std::make_unique<DeliveryCommitter>(*parts.store);
     parts.webhook = std::make_unique<WebhookContext>(
         WebhookContext{parts.config, *parts.committer, parts.clock, parts.m3ter.get(), wake});
     const bool sandbox = parts.sandbox != nullptr;
@@ -131,6 +132,7 @@ std::unique_ptr<Daemon> Daemon::start(Config config) {
     auto parts = std::make_unique<Parts>();
     parts->config = std::move(config);
     parts->store = open_store(parts->config.storage);
+    parts->committer = std::make_unique<DeliveryCommitter>(*parts->store);  // before the scheduler, which asks it
     start_azure(*parts);
     start_http(*parts);
     parts->scheduler->start();

@@ -33,6 +33,7 @@ void DeliveryCommitter::submit(store::Delivery delivery, Done done) {
     {
         std::lock_guard lock(mutex_);
         if (!stopping_) {
+            in_flight_.fetch_add(1, std::memory_order_relaxed);
             queue_.push_back(Job{std::move(delivery), std::move(done)});
             queued_.notify_one();
             return;
@@ -96,6 +97,7 @@ void DeliveryCommitter::commit(std::vector<Job>& jobs) {
             i < results.size() ? std::move(results[i])
                                : Result<store::DeliveryReceipt>(make_error("storage_error", "no receipt from the store"));
         call(jobs[i].done, deliveries[i], std::move(result));
+        in_flight_.fetch_sub(1, std::memory_order_relaxed);
     }
 }
 

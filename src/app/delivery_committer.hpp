@@ -9,6 +9,7 @@
 // There is no timer: a batch is whatever arrived while the previous commit
 // was running, so a lone delivery is committed at once and batches grow with
 // the load.
+#include <atomic>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
@@ -60,6 +61,10 @@ public:
 
     Stats stats() const;  // thread-safe
 
+    // True while a submitted delivery has not been answered yet (queued or
+    // being committed): the scheduler then leaves the writer to the intake.
+    bool busy() const { return in_flight_.load(std::memory_order_relaxed) > 0; }
+
 private:
     struct Job {
         store::Delivery delivery;
@@ -75,6 +80,7 @@ private:
     std::condition_variable queued_;
     std::deque<Job> queue_;
     bool stopping_ = false;
+    std::atomic<std::size_t> in_flight_{0};
     Stats stats_;
     std::thread thread_;  // last: started once everything above exists
 };

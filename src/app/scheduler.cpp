@@ -80,6 +80,7 @@ void Scheduler::process_pending_versions(TickReport& report) {
         auto versions = deps_.store.pending_bill_versions(after, kVersionsPerTransaction);
         if (!check(versions, "pending bill versions") || versions->empty()) return;
         after = versions->back().id;
+        const auto page_started = std::chrono::steady_clock::now();
         std::vector<ExternalMapping> mappings = deps_.config.external_mappings;
         auto stored = deps_.store.list_mappings();
         if (!check(stored, "mappings")) return;  // retried next tick
@@ -109,7 +110,20 @@ void Scheduler::process_pending_versions(TickReport& report) {
             spdlog::info("bill {} v{} processed{}", version.bill_id, version.version,
                          version.deleted ? " (deleted)" : "");
         }
+        if (deps_.intake_busy && deps_.intake_busy()) {
+            // Webhook deliveries are waiting for the writer: acknowledging
+            // them comes first, converting can wait (issue 6). Pausing for
+            // kIntakeShare times what the page took keeps conversion going
+            // at a quarter of the pace, so a long burst never starves it.
+            const auto took = std::chrono::steady_clock::now() - page_started;
+            pause(std::min<std::chrono::steady_clock::duration>(took * kIntakeShare, kLongestPause));
+        }
     }
+}
+
+void Scheduler::pause(std::chrono::steady_clock::duration how_long) {
+    std::unique_lock lock(mutex_);
+    wakeup_.wait_for(lock, how_long, [this] { return stopping_; });  // wake() does not cut it short; stop() does
 }
 
 store::Store::ConvertedVersion Scheduler::convert_version(const store::BillVersionRecord& version,

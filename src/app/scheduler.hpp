@@ -5,8 +5,10 @@
 // next one talks to the outside world, so a crash at any point resumes from
 // the database: events stored as `sending` are re-sent unchanged.
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <random>
 #include <thread>
@@ -37,6 +39,11 @@ public:
     // fsync between many bills, few enough that the webhook's commit thread,
     // queued behind the page on the writer lock, is not held up for long.
     static constexpr std::size_t kVersionsPerTransaction = 32;
+    // While the intake is busy, the scheduler pauses this many times as long
+    // as each page took (conversion gets at most 1 / (1 + kIntakeShare) of
+    // the time), and never longer than kLongestPause at once.
+    static constexpr int kIntakeShare = 3;
+    static constexpr std::chrono::milliseconds kLongestPause{500};
 
     struct Deps {
         const Config& config;
@@ -46,6 +53,9 @@ public:
         azure::TokenProvider& tokens;
         m3ter::AccountSource* accounts = nullptr;  // null: no account data (filters fail)
         azure::MeteringClientOptions metering;
+        // True while webhook deliveries wait to be committed; conversion then
+        // yields the writer to them (null: never).
+        std::function<bool()> intake_busy;
     };
 
     explicit Scheduler(Deps deps);
@@ -70,6 +80,7 @@ private:
     store::Store::ConvertedVersion convert_version(const store::BillVersionRecord& version,
                                                    const std::vector<ExternalMapping>& mappings);
     bool stop_requested();
+    void pause(std::chrono::steady_clock::duration how_long);
     void send_batch(const std::vector<const OutboxEvent*>& events, TickReport& report);
     void loop();
 

@@ -147,8 +147,11 @@ std::vector<Result<DeliveryReceipt>> SqliteStore::record_deliveries(std::span<co
 Result<std::vector<BillVersionRecord>> SqliteStore::pending_bill_versions(std::int64_t after_id, std::size_t limit) {
     return read([&](sqlite::Database& db) -> Result<std::vector<BillVersionRecord>> {
         std::vector<BillVersionRecord> out;
-        sqlite::Statement st = db.prepare("SELECT " MB_BILL_VERSION_COLUMNS " FROM bills b "
-                                          "JOIN bill_versions bv ON bv.id = b.current_version_id "
+        // Driven by the partial index of unprocessed versions; a version
+        // superseded before it was processed is skipped by the join condition.
+        sqlite::Statement st = db.prepare("SELECT " MB_BILL_VERSION_COLUMNS " FROM bill_versions bv "
+                                          "INDEXED BY bill_versions_unprocessed "
+                                          "JOIN bills b ON b.id = bv.bill_id AND b.current_version_id = bv.id "
                                           "WHERE bv.processed = 0 AND bv.id > ?1 ORDER BY bv.id LIMIT ?2");
         // SQLite's LIMIT is signed: a limit beyond int64 means no limit.
         const auto bounded = static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX));

@@ -43,9 +43,12 @@ Result<std::vector<std::int64_t>> SqliteStore::plan_slots(Instant now, const Slo
     return write([&](sqlite::Database& db) -> Result<std::vector<std::int64_t>> {
         std::vector<PendingUnits> pending;
         {
+            // Only the entries ready at `now`: plan_slots leaves the others
+            // alone, and a backlog is mostly entries waiting for their hour.
             sqlite::Statement st = db.prepare(
                 "SELECT id, integration_id, bill_id, resource_id, dimension, plan_id, units, slot_hint, ready_at "
-                "FROM pending_units ORDER BY id");
+                "FROM pending_units INDEXED BY pending_units_ready WHERE ready_at <= ?1 ORDER BY id");
+            st.bind_all(to_ms(now));
             while (st.step()) {
                 pending.push_back(PendingUnits{st.int64(0), ShareKey{st.text(1), st.text(2), st.text(3), st.text(4)},
                                                st.text(5), st.int64(6), from_ms(st.int64(7)), from_ms(st.int64(8))});

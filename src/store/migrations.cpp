@@ -225,8 +225,20 @@ CREATE TABLE meta (
 ) STRICT;
 )sql";
 
+// Two indexes for the scheduler's work under a backlog (issue 6):
+// - it pages through unprocessed versions by id: without an index each page
+//   scanned every bill and sorted, so a backlog of n bills cost n^2. Partial:
+//   processed versions, nearly all of them, are not in it;
+// - every tick slots the pending units that are ready: without an index it
+//   read them all, including the many that wait for their hour to close.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE INDEX bill_versions_unprocessed ON bill_versions (id) WHERE processed = 0;
+CREATE INDEX pending_units_ready ON pending_units (ready_at);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "initial schema: deliveries, bills, mappings, runs, ledger, outbox, exchange log", kSchemaV1},
+    Migration{2, "indexes of unprocessed bill versions and of ready pending units", kSchemaV2},
 };
 
 }  // namespace

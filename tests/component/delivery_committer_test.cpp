@@ -104,8 +104,13 @@ TEST(DeliveryCommitter, DeliveriesQueuedDuringACommitShareTheNextTransaction) {
     }
     for (auto& sender : senders) sender.join();
     EXPECT_EQ(answered.load(), 0);  // nothing is answered while nothing is durable
+    EXPECT_TRUE(committer.busy());  // what the scheduler asks before taking the writer
     ASSERT_TRUE(other.exec("ROLLBACK"));
     ASSERT_EQ(all.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    // Busy until the last answer has been handed over, then idle.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (committer.busy() && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+    EXPECT_FALSE(committer.busy());
 
     const auto stats = committer.stats();
     EXPECT_EQ(stats.deliveries, static_cast<std::uint64_t>(kCount));

@@ -57,7 +57,7 @@ protected:
         config_.external_mappings.push_back(account);
         store_ = store::open_sqlite_store(path());
         scheduler_ = std::make_unique<Scheduler>(
-            Scheduler::Deps{config_, *store_, clock_, transport_, tokens_, nullptr, azure::MeteringClientOptions{}});
+            Scheduler::Deps{config_, *store_, clock_, transport_, tokens_, nullptr, azure::MeteringClientOptions{}, {}});
     }
 
     static azure::TokenProviderOptions token_options() {
@@ -130,6 +130,22 @@ TEST_F(SchedulerConversion, AVersionTheStoreCannotApplyStaysPendingAndTheRestOfI
     }
     EXPECT_EQ(scheduler_->tick().versions_processed, 1);
     EXPECT_EQ(rows("SELECT sum(units) FROM pending_units"), 30);
+    EXPECT_TRUE(store_->pending_bill_versions()->empty());
+}
+
+// While the intake is busy the scheduler asks after every page and pauses,
+// but a backlog is still converted whole: conversion is slowed, never starved.
+TEST_F(SchedulerConversion, ABusyIntakeSlowsConversionButDoesNotStopIt) {
+    int asked = 0;
+    Scheduler scheduler(Scheduler::Deps{config_, *store_, clock_, transport_, tokens_, nullptr,
+                                        azure::MeteringClientOptions{}, [&asked] {
+                                            ++asked;
+                                            return true;
+                                        }});
+    const int bills = static_cast<int>(Scheduler::kVersionsPerTransaction) + 1;
+    record(0, bills);
+    EXPECT_EQ(scheduler.tick().versions_processed, bills);
+    EXPECT_EQ(asked, 2);  // once per page
     EXPECT_TRUE(store_->pending_bill_versions()->empty());
 }
 

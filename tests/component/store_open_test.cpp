@@ -42,6 +42,43 @@ TEST(StoreOpen, MigrationsAreNumberedWithoutGaps) {
     for (const auto& m : store::migrations()) EXPECT_EQ(m.version, expected++) << m.name;
 }
 
+// A database written by the first release (schema 1) gains the scheduler's
+// indexes, and the paged query that names one of them works.
+TEST(StoreOpen, ASchemaOneDatabaseIsMigratedAndItsPendingVersionsFound) {
+    TempDir dir;
+    const std::string path = dir.file("v1.db");
+    {
+        auto store = store::open_sqlite_store(path);
+        store::Delivery d;
+        d.body = R"({"id":"b-1"})";
+        d.remote_addr = "127.0.0.1";
+        d.kind = BillEventKind::Updated;
+        Bill bill;
+        bill.id = "b-1";
+        bill.version = 1;
+        bill.account_id = "acc-1";
+        bill.currency = "USD";
+        d.bill = bill;
+        d.bill_json = d.body;
+        ASSERT_TRUE(store->record_delivery(d).ok());
+    }
+    {
+        store::sqlite::Database db = store::sqlite::Database::open(path);
+        db.exec("DROP INDEX bill_versions_unprocessed");
+        db.exec("DROP INDEX pending_units_ready");
+        db.exec("PRAGMA user_version = 1");
+    }
+    auto store = store::open_sqlite_store(path);
+    EXPECT_EQ(testing::sql_int(path, "PRAGMA user_version"), store::latest_schema_version());
+    EXPECT_EQ(testing::sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                                     "('bill_versions_unprocessed', 'pending_units_ready')"),
+              2);
+    const auto pending = store->pending_bill_versions(0, 10);
+    ASSERT_TRUE(pending.ok()) << pending.error().message;
+    ASSERT_EQ(pending->size(), 1u);
+    EXPECT_EQ(pending->front().bill_id, "b-1");
+}
+
 TEST(StoreOpen, ReopeningKeepsDataAndSchema) {
     TempDir dir;
     const std::string path = dir.file("m.db");

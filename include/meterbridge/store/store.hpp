@@ -130,7 +130,8 @@ public:
 
     // ---- slotting (slotting.hpp)
 
-    // Loads every pending entry and the slots occupied by events (occupies_slot)
+    // Loads every pending entry ready at `now` (plan_slots ignores the others)
+    // and the slots occupied by events (occupies_slot)
     // from oldest_usable_slot(now, policy) on, calls fn, stores each returned
     // event as Planned (next attempt at `now`) with its shares, deletes the
     // consumed entries, and returns the new event ids in order.

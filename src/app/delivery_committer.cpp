@@ -25,6 +25,7 @@ void call(const DeliveryCommitter::Done& done, const store::Delivery& delivery,
 DeliveryCommitter::DeliveryCommitter(store::Store& store, Options options)
     : store_(store),
       options_{std::max<std::size_t>(1, options.max_batch)},
+      answer_thread_([this] { answer_loop(); }),
       thread_([this] { loop(); }) {}
 
 DeliveryCommitter::~DeliveryCommitter() { stop(); }
@@ -49,9 +50,10 @@ void DeliveryCommitter::stop() {
         stopping_ = true;
     }
     queued_.notify_one();
-    std::lock_guard joining(join_mutex_);  // two stop()s must not join the same thread
+    std::lock_guard joining(join_mutex_);  // two stop()s must not join the same threads
     if (!thread_.joinable()) return;
-    thread_.join();
+    thread_.join();  // everything queued is committed; the answer thread then answers it and leaves
+    answer_thread_.join();
     const Stats stats = this->stats();
     if (stats.deliveries > 0) {
         spdlog::info("delivery committer: {} deliveries in {} transactions (largest {})", stats.deliveries,
@@ -70,7 +72,11 @@ void DeliveryCommitter::loop() {
         {
             std::unique_lock lock(mutex_);
             queued_.wait(lock, [this] { return !queue_.empty() || stopping_; });
-            if (queue_.empty()) return;  // stopping, and everything queued was answered
+            if (queue_.empty()) {  // stopping, and everything queued was committed
+                commits_done_ = true;
+                committed_.notify_one();
+                return;
+            }
             const auto count = static_cast<std::ptrdiff_t>(std::min(queue_.size(), options_.max_batch));
             jobs.assign(std::make_move_iterator(queue_.begin()), std::make_move_iterator(queue_.begin() + count));
             queue_.erase(queue_.begin(), queue_.begin() + count);
@@ -91,12 +97,36 @@ void DeliveryCommitter::commit(std::vector<Job>& jobs) {
         stats_.deliveries += jobs.size();
         stats_.largest_batch = std::max(stats_.largest_batch, jobs.size());
     }
-    // Only now, with the transaction committed (or failed), does anyone hear of it.
-    for (std::size_t i = 0; i < jobs.size(); ++i) {
+    // Only now, with the transaction committed (or failed), may anyone hear of it.
+    for (std::size_t i = 0; i < jobs.size(); ++i) jobs[i].delivery = std::move(deliveries[i]);
+    {
+        std::lock_guard lock(mutex_);
+        answers_.push_back(Answers{std::move(jobs), std::move(results)});
+    }
+    committed_.notify_one();
+}
+
+void DeliveryCommitter::answer_loop() {
+    while (true) {
+        Answers batch;
+        {
+            std::unique_lock lock(mutex_);
+            committed_.wait(lock, [this] { return !answers_.empty() || commits_done_; });
+            if (answers_.empty()) return;  // the commit thread has left and everything is answered
+            batch = std::move(answers_.front());
+            answers_.pop_front();
+        }
+        answer(batch);
+    }
+}
+
+void DeliveryCommitter::answer(Answers& batch) {
+    for (std::size_t i = 0; i < batch.jobs.size(); ++i) {
         Result<store::DeliveryReceipt> result =
-            i < results.size() ? std::move(results[i])
-                               : Result<store::DeliveryReceipt>(make_error("storage_error", "no receipt from the store"));
-        call(jobs[i].done, deliveries[i], std::move(result));
+            i < batch.results.size()
+                ? std::move(batch.results[i])
+                : Result<store::DeliveryReceipt>(make_error("storage_error", "no receipt from the store"));
+        call(batch.jobs[i].done, batch.jobs[i].delivery, std::move(result));
         in_flight_.fetch_sub(1, std::memory_order_relaxed);
     }
 }

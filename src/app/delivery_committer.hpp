@@ -9,6 +9,10 @@
 // There is no timer: a batch is whatever arrived while the previous commit
 // was running, so a lone delivery is committed at once and batches grow with
 // the load.
+//
+// The answers run on a second thread, in commit order: answering a batch
+// (building each reply, logging it, handing it to its connection) took as
+// long as committing it, and the next commit no longer waits for it.
 #include <atomic>
 #include <condition_variable>
 #include <cstddef>
@@ -35,8 +39,8 @@ public:
     // Called exactly once per submitted delivery with the delivery itself and
     // its durable receipt, or an error (storage_error: the transaction failed
     // and nothing of it was kept; storage_unavailable: submitted after stop()).
-    // Runs on the commit thread (or, after stop(), on the submitting thread):
-    // it must be quick and must not submit again.
+    // Runs on the answer thread, in the order of the commits (or, after
+    // stop(), on the submitting thread): it must not submit again.
     using Done = std::function<void(const store::Delivery& delivery, Result<store::DeliveryReceipt> receipt)>;
 
     struct Stats {
@@ -54,8 +58,8 @@ public:
     // Thread-safe; never blocks on the database.
     void submit(store::Delivery delivery, Done done);
 
-    // Commits and answers everything already queued, then joins the commit
-    // thread; later submits are answered at once with storage_unavailable.
+    // Commits and answers everything already queued, then joins both
+    // threads; later submits are answered at once with storage_unavailable.
     // Idempotent; thread-safe, but not from inside a Done.
     void stop();
 
@@ -70,8 +74,15 @@ private:
         store::Delivery delivery;
         Done done;
     };
+    // A committed batch waiting for its answers.
+    struct Answers {
+        std::vector<Job> jobs;
+        std::vector<Result<store::DeliveryReceipt>> results;
+    };
     void loop();
     void commit(std::vector<Job>& jobs);
+    void answer_loop();
+    void answer(Answers& batch);
 
     store::Store& store_;
     Options options_;
@@ -80,9 +91,14 @@ private:
     std::condition_variable queued_;
     std::deque<Job> queue_;
     bool stopping_ = false;
+    std::condition_variable committed_;
+    std::deque<Answers> answers_;  // guarded by mutex_
+    bool commits_done_ = false;     // the commit thread has left: the answer thread may leave once answers_ is empty
     std::atomic<std::size_t> in_flight_{0};
     Stats stats_;
-    std::thread thread_;  // last: started once everything above exists
+    // Last: started once everything above exists.
+    std::thread answer_thread_;
+    std::thread thread_;
 };
 
 }  // namespace meterbridge::app

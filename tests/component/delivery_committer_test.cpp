@@ -1,7 +1,8 @@
 // The group-commit queue (issue 6) over a SQLite store in a temporary file:
 // deliveries queued while a commit runs share the next transaction, every
-// `done` runs exactly once and only after its delivery is durable, and a
-// failed transaction answers an error for every delivery in it.
+// `done` runs exactly once and only after its delivery is durable, answers
+// do not hold up commits, and a failed transaction answers an error for
+// every delivery in it.
 #include "delivery_committer.hpp"
 
 #include <gtest/gtest.h>
@@ -13,6 +14,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -161,6 +163,44 @@ TEST(DeliveryCommitter, EveryDoneRunsExactlyOnceAfterItsDeliveryIsDurable) {
     const auto stats = committer.stats();
     EXPECT_EQ(stats.deliveries, static_cast<std::uint64_t>(kThreads * kEach));
     EXPECT_LT(stats.batches, stats.deliveries);  // concurrent senders shared transactions
+}
+
+// Answering runs on its own thread: a slow answer does not hold up the next
+// commit, and answers still come in commit order.
+TEST(DeliveryCommitter, ASlowAnswerDoesNotHoldUpTheNextCommit) {
+    TempFile file;
+    auto store = store::open_sqlite_store(file.path());
+    DeliveryCommitter committer(*store);
+    Connection reader(file.path());
+    std::promise<void> first_answering;
+    std::promise<void> release_first;
+    std::shared_future<void> released = release_first.get_future().share();
+    std::mutex mutex;
+    std::vector<std::string> order;
+    committer.submit(bill_delivery(1), [&](const store::Delivery& d, Result<store::DeliveryReceipt> receipt) {
+        EXPECT_TRUE(receipt.ok());
+        first_answering.set_value();
+        released.wait();
+        std::lock_guard lock(mutex);
+        order.push_back(d.bill->id);
+    });
+    ASSERT_EQ(first_answering.get_future().wait_for(std::chrono::seconds(10)), std::future_status::ready);
+    committer.submit(bill_delivery(2), [&](const store::Delivery& d, Result<store::DeliveryReceipt> receipt) {
+        EXPECT_TRUE(receipt.ok());
+        std::lock_guard lock(mutex);
+        order.push_back(d.bill->id);
+    });
+    // The second delivery is committed while the first answer is still running.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (reader.count("SELECT count(*) FROM deliveries") < 2 && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ(reader.count("SELECT count(*) FROM deliveries"), 2);
+    EXPECT_TRUE(committer.busy());
+    release_first.set_value();
+    committer.stop();  // waits for both answers
+    EXPECT_EQ(order, (std::vector<std::string>{"b-1", "b-2"}));
+    EXPECT_FALSE(committer.busy());
 }
 
 TEST(DeliveryCommitter, AFailedTransactionAnswersAnErrorForEveryDeliveryInIt) {

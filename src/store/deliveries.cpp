@@ -38,19 +38,20 @@ struct Candidate {
     BillStatus status = BillStatus::Pending;
     bool deleted = false;
     std::string bill_json;
+    std::string hash;  // content_hash(bill_json)
 };
 
 std::optional<Candidate> candidate_of(const Delivery& d, const std::optional<CurrentVersion>& current) {
     const bool deleted = d.kind == BillEventKind::Deleted;
     if (d.bill) {
-        return Candidate{d.bill->id,       d.bill->version, d.bill->account_id, d.bill->account_code,
-                         d.bill->status,   deleted,         d.bill_json};
+        return Candidate{d.bill->id,     d.bill->version, d.bill->account_id, d.bill->account_code,
+                         d.bill->status, deleted,         d.bill_json,        content_hash(d.bill_json)};
     }
     // A deletion that names only the bill: it deletes the current version as it stands.
     if (deleted && current) {
         const std::string json = nlohmann::json{{"id", d.bill_id}}.dump();
-        return Candidate{d.bill_id, current->version, current->account_id, current->account_code,
-                         current->status, true, json};
+        return Candidate{d.bill_id,       current->version, current->account_id, current->account_code,
+                         current->status, true,             json,               content_hash(json)};
     }
     return std::nullopt;
 }
@@ -62,10 +63,9 @@ std::optional<Candidate> candidate_of(const Delivery& d, const std::optional<Cur
 // or the same version with other content (m3ter changed it in place), New.
 DeliveryResult classify(sqlite::Database& db, const Candidate& c, const std::optional<CurrentVersion>& current,
                         std::int64_t& existing_id) {
-    const std::string hash = content_hash(c.bill_json);
     if (auto id = db.query_int("SELECT id FROM bill_versions WHERE bill_id = ?1 AND version = ?2 AND deleted = ?3 "
                                "AND content_hash = ?4",
-                               c.bill_id, c.version, c.deleted, hash)) {
+                               c.bill_id, c.version, c.deleted, c.hash)) {
         existing_id = *id;
         return DeliveryResult::Repeat;
     }
@@ -121,7 +121,7 @@ DeliveryReceipt insert_delivery(sqlite::Database& db, const Delivery& d) {
            "content_hash, bill_json, delivery_id, received_at, processed, processed_at) "
            "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
            c.bill_id, c.version, c.account_id, c.account_code, bill_status_name(c.status), event_kind_name(d.kind),
-           c.deleted, content_hash(c.bill_json), c.bill_json, receipt.delivery_id, received, !is_new,
+           c.deleted, c.hash, c.bill_json, receipt.delivery_id, received, !is_new,
            is_new ? std::nullopt : std::optional<std::int64_t>(received));
     receipt.bill_version_id = db.last_insert_rowid();
     if (is_new) {

@@ -76,7 +76,10 @@ Error storage_error(const std::exception& failure) {
 
 SqliteStore::SqliteStore(const std::string& path, const StoreOptions& options)
     : lock_(lock_for(path)), writer_(open_writer(path, options)) {
-    if (path != kMemory) reader_.emplace(open_reader(path, options));
+    if (path != kMemory) {
+        reader_.emplace(open_reader(path, options));
+        checkpointer_ = std::make_unique<Checkpointer>(path, writer_);
+    }
 }
 
 Status SqliteStore::writable() {

@@ -2,8 +2,9 @@
 // The SQLite implementation of Store. One writer connection, guarded by a
 // mutex, for every write (BEGIN IMMEDIATE); for a file database a second,
 // read-only connection serves the ops queries (BEGIN DEFERRED: a consistent
-// snapshot while the writer goes on, thanks to WAL). An in-memory database
-// has only the writer connection, which then also serves reads.
+// snapshot while the writer goes on, thanks to WAL), and a third one runs
+// the WAL checkpoints in the background (checkpointer.hpp). An in-memory
+// database has only the writer connection, which then also serves reads.
 //
 // The operations are spread over one file per area (deliveries.cpp,
 // mappings.cpp, ledger.cpp, runs.cpp, exchanges.cpp, queries.cpp); this file
@@ -16,6 +17,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "checkpointer.hpp"
 #include "fair_mutex.hpp"
 #include "file_lock.hpp"
 #include "meterbridge/store/store.hpp"
@@ -153,6 +155,7 @@ private:
     std::unique_ptr<FileLock> lock_;  // taken before the database is touched; released last
     sqlite::Database writer_;
     std::optional<sqlite::Database> reader_;
+    std::unique_ptr<Checkpointer> checkpointer_;  // file databases only; stopped before the writer closes
     FairMutex write_mutex_;  // FIFO: see fair_mutex.hpp
     FairMutex read_mutex_;
 };

@@ -37,7 +37,13 @@ SlotPolicy slot_policy_of(const SchedulerConfig& config) {
 }
 
 Scheduler::Scheduler(Deps deps)
-    : deps_(std::move(deps)), policy_(slot_policy_of(deps_.config.scheduler)), random_(std::random_device{}()) {}
+    : deps_(std::move(deps)), policy_(slot_policy_of(deps_.config.scheduler)), random_(std::random_device{}()) {
+    // The config does not change while the daemon runs: each run records the
+    // same snapshot of its integration, serialised once here.
+    for (const IntegrationConfig& integration : deps_.config.integrations) {
+        config_snapshots_.push_back(integration_to_json(integration).dump());
+    }
+}
 
 Scheduler::~Scheduler() { stop(); }
 
@@ -147,12 +153,13 @@ store::Store::ConvertedVersion Scheduler::convert_version(const store::BillVersi
     }
 
     store::Store::ConvertedVersion converted{version.id, version.bill_id, {}};
-    for (const IntegrationConfig& integration : deps_.config.integrations) {
+    for (std::size_t i = 0; i < deps_.config.integrations.size(); ++i) {
+        const IntegrationConfig& integration = deps_.config.integrations[i];
         store::Store::ConvertedRun& done = converted.runs.emplace_back();
         store::IntegrationRunRecord& run = done.run;
         run.bill_version_id = version.id;
         run.integration_id = integration.id;
-        run.config_snapshot = integration_to_json(integration).dump();
+        run.config_snapshot = config_snapshots_[i];
         run.started_at = started;
         run.error = failure;
         done.recalculate = version.deleted;  // deletion: every target of the bill goes to zero

@@ -11,7 +11,9 @@
 #include <functional>
 #include <mutex>
 #include <random>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "meterbridge/azure/metering_client.hpp"
 #include "meterbridge/core/config.hpp"
@@ -86,6 +88,7 @@ private:
 
     Deps deps_;
     SlotPolicy policy_;
+    std::vector<std::string> config_snapshots_;  // integration_to_json of each integration, in config order
     std::mt19937_64 random_;
     std::mutex mutex_;
     std::condition_variable wakeup_;

@@ -1,10 +1,11 @@
 // bench_core: Google Benchmark of the pure core's hot paths (issue 6):
-// conversion of a bill (reported per line item), slotting of pending units,
-// and batch planning of due events. No I/O: these bound what the scheduler
-// can do per tick whatever the disk and network.
+// parsing of a webhook body, conversion of a bill (reported per line item),
+// slotting of pending units, and batch planning of due events. No I/O: these
+// bound what the intake and the scheduler can do whatever the disk and network.
 #include <benchmark/benchmark.h>
 
 #include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <iostream>
 #include <set>
@@ -77,6 +78,38 @@ void BM_ConvertBill(benchmark::State& state) {
 }
 BENCHMARK(BM_ConvertBill)->Arg(20)->Arg(200);
 
+// The webhook body of bench/bill_maker.cpp's bill_envelope() ("the issue's
+// reference delivery", about 4.3 KB, 20 line items), rebuilt here because
+// bill_maker.cpp needs the m3ter library and core_bench links only the core.
+std::string bill_envelope_body() {
+    std::string items;
+    for (int i = 0; i < 20; ++i) {
+        const std::string n = std::to_string(i);
+        const std::string product = "prod-" + std::to_string(i % 5);
+        if (i > 0) items += ',';
+        items += R"({"id":"li-)" + n + R"(","lineItemType":"USAGE","productId":")" + product +
+                 R"(","aggregationId":"agg-)" + n + R"(","description":"Usage )" + product +
+                 R"(","quantity":)" + std::to_string(1000 + i) + R"(,"unitPrice":0.0125,"subtotal":)" +
+                 std::to_string(12 + i) + R"(.5,"servicePeriodStartDate":"2026-01-01"})";
+    }
+    return R"({"id":"evt-bench-1","eventName":"billing.bill.updated","eventTime":"2026-02-01T00:00:01Z",)"
+           R"("m3terEvent":{"eventData":{"new":{"id":"bench-1","version":1,"accountId":"acc-bench",)"
+           R"("accountCode":"bench","status":"APPROVED","locked":false,"currency":"USD",)"
+           R"("billDate":"2026-02-01","lineItems":[)" + items + "]}}}}";
+}
+
+// parse_exact_json of every webhook body: nanoseconds per body.
+void BM_ParseBillEnvelope(benchmark::State& state) {
+    const std::string body = bill_envelope_body();
+    for (auto _ : state) {
+        auto document = parse_exact_json(body);
+        benchmark::DoNotOptimize(document);
+    }
+    state.SetItemsProcessed(state.iterations());  // bodies parsed
+    state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(body.size()));
+}
+BENCHMARK(BM_ParseBillEnvelope);
+
 std::vector<PendingUnits> pending_units(int keys) {
     SlotPolicy policy;
     policy.mode = SlotPolicy::Mode::Eager;
@@ -131,7 +164,7 @@ BENCHMARK(BM_PlanBatches)->Arg(1000)->Arg(20000)->Unit(benchmark::kMillisecond);
 namespace {
 
 // Google Benchmark's table goes to stderr; stdout gets one `name value unit`
-// line per benchmark: nanoseconds per item (line item, pending entry, event).
+// line per benchmark: nanoseconds per item (body, line item, pending entry, event).
 class FigureReporter : public benchmark::ConsoleReporter {
 public:
     void ReportRuns(const std::vector<Run>& runs) override {

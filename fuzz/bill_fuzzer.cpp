@@ -1,11 +1,14 @@
 // libFuzzer target: the webhook body as the intake decodes it, i.e.
 // parse_exact_json followed by parse_bill_event (envelope or bare Bill).
-// Invariants: no exception escapes; the exact DOM survives dump/parse; every
-// decoded amount prints and re-parses to the same Decimal.
+// Invariants: parse_exact_json agrees with the nlohmann SAX parser it
+// replaced (tests/unit/exact_json_oracle.hpp); no exception escapes; the exact
+// DOM survives dump/parse; every decoded amount prints and re-parses to the
+// same Decimal.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
+#include "../tests/unit/exact_json_oracle.hpp"
 #include "fuzz_support.hpp"
 #include "meterbridge/core/bill.hpp"
 #include "meterbridge/core/exact_json.hpp"
@@ -14,6 +17,9 @@ using namespace meterbridge;
 using fuzz::check;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string mismatch = oracle::exact_json_mismatch(fuzz::as_text(data, size));
+    check(mismatch.empty(), "parse_exact_json differs from the SAX oracle:", mismatch);
+
     auto document = parse_exact_json(fuzz::as_text(data, size));
     if (!document) {
         check(!document.error().message.empty(), "parse error without a message");

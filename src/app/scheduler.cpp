@@ -118,11 +118,14 @@ void Scheduler::process_pending_versions(TickReport& report) {
         }
         if (deps_.intake_busy && deps_.intake_busy()) {
             // Webhook deliveries are waiting for the writer: acknowledging
-            // them comes first, converting can wait (issue 6). Pausing for
-            // kIntakeShare times what the page took keeps conversion going
-            // at a quarter of the pace, so a long burst never starves it.
+            // them comes first, converting can wait (issue 6). One page per
+            // tick, then a pause of kIntakeShare times what the page took:
+            // conversion goes on at a quarter of the pace, so a long burst
+            // never starves it, and the rest of the tick (slotting, sending)
+            // runs every time.
             const auto took = std::chrono::steady_clock::now() - page_started;
             pause(std::min<std::chrono::steady_clock::duration>(took * kIntakeShare, kLongestPause));
+            return;
         }
     }
 }

@@ -41,9 +41,9 @@ public:
     // fsync between many bills, few enough that the webhook's commit thread,
     // queued behind the page on the writer lock, is not held up for long.
     static constexpr std::size_t kVersionsPerTransaction = 32;
-    // While the intake is busy, the scheduler pauses this many times as long
-    // as each page took (conversion gets at most 1 / (1 + kIntakeShare) of
-    // the time), and never longer than kLongestPause at once.
+    // While the intake is busy, a tick converts one page, then pauses this
+    // many times as long as the page took (conversion gets at most
+    // 1 / (1 + kIntakeShare) of the time), never longer than kLongestPause.
     static constexpr int kIntakeShare = 3;
     static constexpr std::chrono::milliseconds kLongestPause{500};
 
@@ -77,7 +77,8 @@ public:
 
 private:
     // Converts every unprocessed bill version, a page at a time, each page
-    // applied in one store transaction; stops early when stop() is called.
+    // applied in one store transaction; only one page (and a pause) while
+    // the intake is busy; stops early when stop() is called.
     void process_pending_versions(TickReport& report);
     store::Store::ConvertedVersion convert_version(const store::BillVersionRecord& version,
                                                    const std::vector<ExternalMapping>& mappings);

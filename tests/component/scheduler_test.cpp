@@ -133,19 +133,29 @@ TEST_F(SchedulerConversion, AVersionTheStoreCannotApplyStaysPendingAndTheRestOfI
     EXPECT_TRUE(store_->pending_bill_versions()->empty());
 }
 
-// While the intake is busy the scheduler asks after every page and pauses,
-// but a backlog is still converted whole: conversion is slowed, never starved.
-TEST_F(SchedulerConversion, ABusyIntakeSlowsConversionButDoesNotStopIt) {
+// While the intake is busy a tick converts one page and pauses, and the rest
+// of the tick (slotting, sending) still runs: a continuous stream of
+// deliveries must not keep the scheduler converting forever. The backlog is
+// still converted, a page per tick: slowed, never starved.
+TEST_F(SchedulerConversion, ABusyIntakeGetsOnePagePerTick) {
     int asked = 0;
     Scheduler scheduler(Scheduler::Deps{config_, *store_, clock_, transport_, tokens_, nullptr,
                                         azure::MeteringClientOptions{}, [&asked] {
                                             ++asked;
                                             return true;
                                         }});
-    const int bills = static_cast<int>(Scheduler::kVersionsPerTransaction) + 1;
-    record(0, bills);
-    EXPECT_EQ(scheduler.tick().versions_processed, bills);
-    EXPECT_EQ(asked, 2);  // once per page
+    const int page = static_cast<int>(Scheduler::kVersionsPerTransaction);
+    record(0, page + 2);
+    EXPECT_EQ(scheduler.tick().versions_processed, page);
+    EXPECT_EQ(asked, 1);
+    EXPECT_EQ(store_->pending_bill_versions()->size(), 2u);
+
+    // The 10:00 hour closes; the intake is still busy.
+    clock_.set(at("2026-01-01T11:05:00Z"));
+    const TickReport second = scheduler.tick();
+    EXPECT_EQ(second.versions_processed, 2);
+    EXPECT_EQ(second.events_planned, 1);  // the rest of the tick ran: one event for (sub-1, 10:00)
+    EXPECT_EQ(second.batches_sent, 1);    // and was sent (here without a token: not delivered)
     EXPECT_TRUE(store_->pending_bill_versions()->empty());
 }
 

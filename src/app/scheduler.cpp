@@ -120,7 +120,7 @@ void Scheduler::process_pending_versions(TickReport& report) {
             // Webhook deliveries are waiting for the writer: acknowledging
             // them comes first, converting can wait (issue 6). One page per
             // tick, then a pause of kIntakeShare times what the page took:
-            // conversion goes on at a quarter of the pace, so a long burst
+            // conversion goes on at a tenth of the pace, so a long burst
             // never starves it, and the rest of the tick (slotting, sending)
             // runs every time.
             const auto took = std::chrono::steady_clock::now() - page_started;

@@ -44,7 +44,7 @@ public:
     // While the intake is busy, a tick converts one page, then pauses this
     // many times as long as the page took (conversion gets at most
     // 1 / (1 + kIntakeShare) of the time), never longer than kLongestPause.
-    static constexpr int kIntakeShare = 3;
+    static constexpr int kIntakeShare = 9;
     static constexpr std::chrono::milliseconds kLongestPause{500};
 
     struct Deps {

@@ -21,6 +21,10 @@ inline void figure(std::string_view name, double value, std::string_view unit) {
 // Resident set size of a process (VmRSS), in KiB; -1 if it cannot be read.
 std::int64_t rss_kib(pid_t pid);
 
+// CPU time a process has used so far (user + system, all threads), in
+// seconds; -1 if it cannot be read.
+double cpu_seconds(pid_t pid);
+
 // An empty directory for a program's databases, on the same disk as the build
 // (never tmpfs: fsync must cost what it costs in production). Removed by the
 // caller when done.

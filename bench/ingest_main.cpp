@@ -156,11 +156,19 @@ int run(const Args& args) {
     const pid_t pid = daemon.pid();
     std::this_thread::sleep_for(std::chrono::seconds(1));
     const std::int64_t idle = rss_kib(pid);
+    const double cpu_before = cpu_seconds(pid);
+    const auto load_started = std::chrono::steady_clock::now();
     const LoadResult result = load(args, port, "daemon");
+    const double load_wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_started).count();
+    const double cpu_cores = (cpu_seconds(pid) - cpu_before) / load_wall;
     const std::int64_t after = rss_kib(pid);
     figure("ingest_daemon_bills_per_s", result.per_second(), "bills/s");
     figure("ingest_daemon_p50", result.percentile_ms(50), "ms");
     figure("ingest_daemon_p99", result.percentile_ms(99), "ms");
+    // What the daemon costs, less sensitive to the disk's moods than bills/s:
+    // its CPU over the load (warm-up included) per bill answered.
+    figure("ingest_daemon_cpu_cores", cpu_cores, "cores");
+    figure("ingest_daemon_cpu_per_bill", result.per_second() > 0 ? 1e6 * cpu_cores / result.per_second() : 0, "us");
     figure("ingest_daemon_non_2xx", static_cast<double>(non_2xx(result) + result.errors), "answers");
     figure("ingest_ratio_daemon_to_bare_beast", bare > 0 ? result.per_second() / bare : 0, "x");
     figure("ingest_ratio_daemon_to_raw_sqlite", result.per_second() / per_row.per_second(), "x");

@@ -1,13 +1,17 @@
 // libFuzzer target: the webhook body as the intake decodes it, i.e.
-// parse_exact_json followed by parse_bill_event (envelope or bare Bill).
+// decode_bill_event (a JSON tape, then the bill: envelope or bare Bill), and
+// the same through parse_exact_json's DOM and parse_bill_event.
 // Invariants: parse_exact_json agrees with the nlohmann SAX parser it
-// replaced (tests/unit/exact_json_oracle.hpp); no exception escapes; the exact
+// replaced (tests/unit/exact_json_oracle.hpp), JsonTape with parse_exact_json
+// and decode_bill_event with the DOM path (tests/unit/bill_decode_oracle.hpp);
+// no exception escapes; the exact
 // DOM survives dump/parse; every decoded amount prints and re-parses to the
 // same Decimal.
 #include <cstddef>
 #include <cstdint>
 #include <string>
 
+#include "../tests/unit/bill_decode_oracle.hpp"
 #include "../tests/unit/exact_json_oracle.hpp"
 #include "fuzz_support.hpp"
 #include "meterbridge/core/bill.hpp"
@@ -19,6 +23,10 @@ using fuzz::check;
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string mismatch = oracle::exact_json_mismatch(fuzz::as_text(data, size));
     check(mismatch.empty(), "parse_exact_json differs from the SAX oracle:", mismatch);
+    const std::string tape = oracle::tape_mismatch(fuzz::as_text(data, size));
+    check(tape.empty(), "JsonTape differs from parse_exact_json:", tape);
+    const std::string decoded = oracle::bill_decode_mismatch(fuzz::as_text(data, size));
+    check(decoded.empty(), "decode_bill_event differs from the DOM path:", decoded);
 
     auto document = parse_exact_json(fuzz::as_text(data, size));
     if (!document) {

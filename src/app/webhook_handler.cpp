@@ -129,12 +129,7 @@ private:
 
     // Fills the decoded parts of `delivery`, or its error.
     void decode(const std::string& body, store::Delivery& delivery) const {
-        auto document = parse_exact_json(body);
-        if (!document) {
-            delivery.error = document.error();
-            return;
-        }
-        auto event = parse_bill_event(*document);
+        auto event = decode_bill_event(body);
         if (!event) {
             delivery.error = event.error();
             return;

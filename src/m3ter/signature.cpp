@@ -1,22 +1,97 @@
 #include "meterbridge/m3ter/signature.hpp"
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/params.h>
 
+#include <algorithm>
 #include <array>
 #include <cctype>
+#include <memory>
+#include <utility>
 
 namespace meterbridge::m3ter {
 namespace {
 
-std::string hmac_sha256(std::string_view key, std::string_view message) {
-    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
-    unsigned int length = 0;
-    HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
-         message.size(), digest.data(), &length);
-    return std::string(reinterpret_cast<const char*>(digest.data()), length);
+// Feeds the string to sign to `sink` in pieces, in order: runs of the
+// pattern's own text and the values of its placeholders. Verifying streams
+// them into the MAC instead of copying the body into one string first.
+template <typename Sink>
+void for_each_signed_piece(std::string_view pattern, const SignedDelivery& delivery, Sink&& sink) {
+    const std::array<std::pair<std::string_view, std::string_view>, 4> placeholders = {{
+        {"{url}", delivery.url},
+        {"{api_key}", delivery.api_key},
+        {"{timestamp}", delivery.timestamp},
+        {"{body}", delivery.body},
+    }};
+    std::size_t run = 0;  // start of the pattern text not yet fed
+    for (std::size_t i = 0; i < pattern.size();) {
+        const auto match = std::find_if(placeholders.begin(), placeholders.end(),
+                                        [&](const auto& p) { return pattern.substr(i).starts_with(p.first); });
+        if (match == placeholders.end()) {
+            ++i;
+            continue;
+        }
+        sink(pattern.substr(run, i - run));
+        sink(match->second);
+        i += match->first.size();
+        run = i;
+    }
+    sink(pattern.substr(run));
 }
+
+struct MacContextFree {
+    void operator()(EVP_MAC_CTX* context) const { EVP_MAC_CTX_free(context); }
+};
+using MacContext = std::unique_ptr<EVP_MAC_CTX, MacContextFree>;
+
+// HMAC-SHA256 with the key set up once per thread and secret: OpenSSL 3's
+// one-shot HMAC() looks the algorithm up and processes the key on every call,
+// which cost twice as much as hashing a 4 KB body.
+class KeyedHmac {
+public:
+    // This thread's instance for `key`.
+    static const KeyedHmac& for_key(std::string_view key) {
+        thread_local std::unique_ptr<KeyedHmac> cached;
+        if (!cached || cached->key_ != key) cached = std::make_unique<KeyedHmac>(key);
+        return *cached;
+    }
+
+    explicit KeyedHmac(std::string_view key) : key_(key) {
+        static EVP_MAC* const hmac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+        if (hmac == nullptr) return;
+        keyed_.reset(EVP_MAC_CTX_new(hmac));
+        std::array<OSSL_PARAM, 2> params = {
+            OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>("SHA256"), 0),
+            OSSL_PARAM_construct_end()};
+        if (keyed_ && EVP_MAC_init(keyed_.get(), reinterpret_cast<const unsigned char*>(key.data()), key.size(),
+                                   params.data()) != 1) {
+            keyed_.reset();
+        }
+    }
+
+    // The raw digest of the string to sign; "" if OpenSSL fails, which no
+    // presented signature matches (verify has refused empty ones before).
+    std::string digest(std::string_view pattern, const SignedDelivery& delivery) const {
+        if (!keyed_) return {};
+        const MacContext context(EVP_MAC_CTX_dup(keyed_.get()));
+        if (!context) return {};
+        bool ok = true;
+        for_each_signed_piece(pattern, delivery, [&](std::string_view piece) {
+            ok = ok && EVP_MAC_update(context.get(), reinterpret_cast<const unsigned char*>(piece.data()),
+                                      piece.size()) == 1;
+        });
+        std::array<unsigned char, EVP_MAX_MD_SIZE> out{};
+        std::size_t length = 0;
+        if (!ok || EVP_MAC_final(context.get(), out.data(), &length, out.size()) != 1) return {};
+        return std::string(reinterpret_cast<const char*>(out.data()), length);
+    }
+
+private:
+    std::string key_;
+    MacContext keyed_;
+};
 
 std::string to_hex(std::string_view bytes) {
     static constexpr char kDigits[] = "0123456789abcdef";
@@ -69,19 +144,7 @@ std::optional<Instant> parse_timestamp(std::string_view text) {
 std::string string_to_sign(std::string_view pattern, const SignedDelivery& delivery) {
     std::string out;
     out.reserve(pattern.size() + delivery.body.size() + delivery.url.size() + 64);
-    for (std::size_t i = 0; i < pattern.size();) {
-        const auto substitute = [&](std::string_view placeholder, std::string_view value) {
-            if (pattern.substr(i, placeholder.size()) != placeholder) return false;
-            out.append(value);
-            i += placeholder.size();
-            return true;
-        };
-        if (substitute("{url}", delivery.url) || substitute("{api_key}", delivery.api_key) ||
-            substitute("{timestamp}", delivery.timestamp) || substitute("{body}", delivery.body)) {
-            continue;
-        }
-        out.push_back(pattern[i++]);
-    }
+    for_each_signed_piece(pattern, delivery, [&](std::string_view piece) { out.append(piece); });
     return out;
 }
 
@@ -89,7 +152,8 @@ std::string sign(const WebhookConfig& config, std::string_view url, std::string_
     const std::string key = config.api_key ? config.api_key->value() : std::string{};
     const std::string secret = config.api_secret ? config.api_secret->value() : std::string{};
     const SignedDelivery delivery{url, key, timestamp, {}, body};
-    return encode(config.signature.encoding, hmac_sha256(secret, string_to_sign(config.signature.string_to_sign, delivery)));
+    return encode(config.signature.encoding,
+                  KeyedHmac::for_key(secret).digest(config.signature.string_to_sign, delivery));
 }
 
 Status verify(const WebhookConfig& config, const SignedDelivery& delivery, Instant now) {
@@ -106,9 +170,9 @@ Status verify(const WebhookConfig& config, const SignedDelivery& delivery, Insta
     if (*sent_at < now - skew || *sent_at > now + skew) {
         return unauthorized(kTimestampHeader, "X-m3ter-timestamp is outside the allowed clock skew");
     }
-    const std::string expected = encode(
-        config.signature.encoding,
-        hmac_sha256(config.api_secret->value(), string_to_sign(config.signature.string_to_sign, delivery)));
+    const std::string expected =
+        encode(config.signature.encoding,
+               KeyedHmac::for_key(config.api_secret->value()).digest(config.signature.string_to_sign, delivery));
     std::string presented(delivery.signature);
     if (config.signature.encoding == SignatureEncoding::Hex) {
         for (char& c : presented) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));

@@ -1,5 +1,6 @@
 #include "meterbridge/core/exact_json.hpp"
 
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,11 +17,15 @@
 #include <string_view>
 #include <vector>
 
+#include "unit/bill_decode_oracle.hpp"
 #include "unit/exact_json_oracle.hpp"
 
 // parse_exact_json against the nlohmann SAX parser it replaced (the oracle,
 // unit/exact_json_oracle.hpp): the same acceptance for every text and the
-// same DOM, node types included, for every accepted one. Inputs: the fuzz
+// same DOM, node types included, for every accepted one. For the same texts,
+// JsonTape against parse_exact_json (the same errors, the same values), and
+// decode_bill_event against parse_bill_event on the DOM (the same event or
+// the same error), since the webhook path decodes from the tape. Inputs: the fuzz
 // corpora and example bills, corners of the grammar written by hand,
 // exhaustive short inputs, and random documents with byte-level mutations,
 // all from fixed seeds. MB_DIFFERENTIAL_PERCENT (default 100) scales the
@@ -39,12 +44,14 @@ std::size_t scaled(std::size_t count) {
     return std::max<std::size_t>(1, count * percent / 100);
 }
 
-// Runs texts through both parsers; keeps the first few differences.
+// Runs texts through the parsers; keeps the first few differences.
 class Differ {
 public:
     void check(std::string_view text) {
         ++cases_;
         std::string why = oracle::exact_json_mismatch(text);
+        if (why.empty()) why = oracle::tape_mismatch(text);
+        if (why.empty()) why = oracle::bill_decode_mismatch(text);
         if (why.empty()) return;
         if (++mismatches_ <= 10) failures_ += "  " + printable(text) + "\n    " + why + "\n";
     }

@@ -102,6 +102,11 @@ struct BillEvent {
 // JSON null counts as absent for every field.
 Result<BillEvent> parse_bill_event(const Json& body);
 
+// parse_bill_event(parse_exact_json(body)) without building a DOM, for the
+// webhook path: the same result, and the same errors (a syntax error is
+// parse_exact_json's), at a fraction of the cost (bench_core).
+Result<BillEvent> decode_bill_event(std::string_view body);
+
 // Decodes one Bill object (e.g. from the m3ter API); `path` prefixes field
 // names in errors ("" for a top-level bill).
 Result<Bill> parse_bill(const Json& bill, std::string_view path = "");

@@ -33,6 +33,9 @@ std::optional<std::string> exact_number_text(const Json& value);
 // not representable exactly.
 Result<Decimal> decimal_from_json(const Json& value, std::string_view field);
 
+// The same for a number's text from exact_number_text (or JsonTape).
+Result<Decimal> decimal_from_number_text(const std::optional<std::string>& text, std::string_view field);
+
 // Serialises a DOM from parse_exact_json, writing exact numbers as their text.
 std::string dump_exact(const Json& value);
 

@@ -50,8 +50,7 @@ public:
     void check(std::string_view text) {
         ++cases_;
         std::string why = oracle::exact_json_mismatch(text);
-        if (why.empty()) why = oracle::tape_mismatch(text);
-        if (why.empty()) why = oracle::bill_decode_mismatch(text);
+        if (why.empty()) why = oracle::decoding_mismatch(text);
         if (why.empty()) return;
         if (++mismatches_ <= 10) failures_ += "  " + printable(text) + "\n    " + why + "\n";
     }

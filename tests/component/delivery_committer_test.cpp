@@ -18,29 +18,18 @@
 #include <thread>
 #include <vector>
 
-#include <unistd.h>
+#include "support/temp_dir.hpp"
 
 namespace meterbridge::app {
 namespace {
 
+// A database file in a fresh temporary directory.
 class TempFile {
 public:
-    TempFile() {
-        static std::atomic<int> counter{0};
-        dir_ = std::filesystem::temp_directory_path() /
-               ("meterbridge-committer-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        std::filesystem::create_directories(dir_);
-    }
-    ~TempFile() {
-        std::error_code ignored;
-        std::filesystem::remove_all(dir_, ignored);
-    }
-    TempFile(const TempFile&) = delete;
-    TempFile& operator=(const TempFile&) = delete;
-    std::string path() const { return (dir_ / "committer.db").string(); }
+    std::string path() const { return dir_.file("committer.db"); }
 
 private:
-    std::filesystem::path dir_;
+    testing::TempDir dir_;
 };
 
 // A plain connection of the test's own, beside the store's.

@@ -12,6 +12,7 @@
 #include "meterbridge/core/exchange_log.hpp"
 #include "meterbridge/core/time.hpp"
 #include "meterbridge/net/http_client.hpp"
+#include "temp_dir.hpp"
 
 namespace meterbridge::testing {
 
@@ -65,17 +66,6 @@ private:
 
 Instant now_utc();
 Instant at(const char* iso8601);  // aborts the test binary on a bad literal
-
-// A fresh temporary directory, removed by the destructor.
-class TempDir {
-public:
-    TempDir();
-    ~TempDir();
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
 
 // A CA and a server certificate signed by it, made with the openssl CLI.
 struct TlsFilesOnDisk {

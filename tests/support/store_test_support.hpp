@@ -1,42 +1,20 @@
 #pragma once
-// Helpers for the SQLite store's component tests: a temporary directory, and
+// Helpers for the SQLite store's component tests: a temporary directory
+// (temp_dir.hpp), and
 // the ledger read back with plain SQL (a connection of its own, beside the
 // store's) into the in-memory reference model, so that tests can check the
 // store's rows against MemoryLedger and the invariants of SPEC §4.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <filesystem>
 #include <string>
-#include <unistd.h>
 
 #include "codec.hpp"
 #include "sqlite.hpp"
 #include "support/memory_ledger.hpp"
+#include "support/temp_dir.hpp"
 
 namespace meterbridge::testing {
-
-class TempDir {
-public:
-    TempDir() {
-        static std::atomic<int> counter{0};
-        path_ = std::filesystem::temp_directory_path() /
-                ("meterbridge-store-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-        std::filesystem::remove_all(path_);
-        std::filesystem::create_directories(path_);
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    std::string file(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    std::filesystem::path path_;
-};
 
 inline Instant at(const char* iso) { return parse_iso8601(iso).value(); }
 

@@ -9,10 +9,18 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <ostream>
 #include <string>
 #include <thread>
 
 #include "support/store_test_support.hpp"
+
+namespace meterbridge::store {
+// How gtest shows a step in a failure message (found by argument-dependent lookup).
+void PrintTo(CheckpointStep step, std::ostream* out) {
+    *out << (step == CheckpointStep::None ? "None" : step == CheckpointStep::Background ? "Background" : "Finish");
+}
+}  // namespace meterbridge::store
 
 namespace meterbridge {
 namespace {

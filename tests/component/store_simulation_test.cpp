@@ -24,7 +24,6 @@ using testing::MemoryLedger;
 
 struct Totals {
     std::int64_t pending = 0, planned = 0, in_flight = 0, accepted = 0, rejected = 0;
-    friend bool operator==(const Totals&, const Totals&) = default;
 };
 
 Totals totals_of(const MemoryLedger& ledger, const ShareKey& key) {

@@ -9,8 +9,8 @@
 // A background pass alone never lets the WAL start over while commits keep
 // coming: SQLite rewinds the WAL only when a write transaction begins with
 // every frame already copied, and the writer always adds frames while a pass
-// runs. Under a steady load the WAL then grew to the hard limit below (64 MB
-// instead of ~5; measured), each commit extending the file on the way. So
+// runs. Under a steady load the WAL then grew to the hard limit below (64 MB,
+// against a 10 MB peak now; measured), each commit extending the file. So
 // after a pass, the writer's next commit copies the few frames it left (at
 // most kFinishPages) itself, in its WAL hook: a short checkpoint after which
 // the WAL restarts from its first frame. If more were left, another pass runs.

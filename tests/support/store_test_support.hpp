@@ -1,9 +1,9 @@
 #pragma once
 // Helpers for the SQLite store's component tests: a temporary directory
-// (temp_dir.hpp), and
-// the ledger read back with plain SQL (a connection of its own, beside the
-// store's) into the in-memory reference model, so that tests can check the
-// store's rows against MemoryLedger and the invariants of SPEC §4.
+// (temp_dir.hpp), and the ledger read back with plain SQL (a connection of
+// its own, beside the store's) into the in-memory reference model, so that
+// tests can check the store's rows against MemoryLedger and the invariants
+// of SPEC §4.
 #include <gtest/gtest.h>
 
 #include <filesystem>

@@ -84,6 +84,39 @@ TEST(StoreBatch, AFailingDeliveryIsUndoneAloneAndTheOthersAreKept) {
     EXPECT_EQ(count_rows(path, "SELECT count(*) FROM bills WHERE id = 'poison'"), 0);
 }
 
+// A failure makes the store roll back the batch and run it again with a
+// savepoint per delivery: the results must be those of the second run, where
+// the repeat still finds the version that the first delivery added.
+TEST(StoreBatch, AfterAFailureTheOthersAreRecordedAsIfTheFailingOneHadNeverCome) {
+    testing::TempDir dir;
+    const std::string path = dir.file("retry.db");
+    auto store = store::open_sqlite_store(path);
+    {
+        store::sqlite::Database side = store::sqlite::Database::open(path);
+        side.exec("CREATE TRIGGER poison BEFORE INSERT ON deliveries WHEN NEW.bill_id = 'poison' "
+                  "BEGIN SELECT RAISE(ABORT, 'poisoned'); END");
+    }
+    const std::vector<store::Delivery> batch = {bill_delivery("b-1", 1), bill_delivery("b-1", 2),
+                                                bill_delivery("poison", 1), bill_delivery("b-1", 2),
+                                                bill_delivery("b-1", 1)};
+    const auto results = store->record_deliveries(batch);
+    ASSERT_EQ(results.size(), 5u);
+    ASSERT_FALSE(results[2].ok());
+    std::vector<DeliveryResult> kinds;
+    for (std::size_t i : {0u, 1u, 3u, 4u}) {
+        ASSERT_TRUE(results[i].ok()) << i << ": " << results[i].error().message;
+        kinds.push_back(results[i]->result);
+    }
+    EXPECT_EQ(kinds, (std::vector<DeliveryResult>{DeliveryResult::New, DeliveryResult::New, DeliveryResult::Repeat,
+                                                  DeliveryResult::Repeat}));
+    EXPECT_EQ(results[3]->bill_version_id, results[1]->bill_version_id);
+    EXPECT_EQ(results[4]->bill_version_id, results[0]->bill_version_id);
+    // Delivery ids are those of the rows kept: consecutive, none left to the undone attempt.
+    EXPECT_EQ(count_rows(path, "SELECT count(*) FROM deliveries"), 4);
+    EXPECT_EQ(count_rows(path, "SELECT max(id) FROM deliveries"), results[4]->delivery_id);
+    EXPECT_EQ(count_rows(path, "SELECT count(*) FROM bill_versions"), 2);
+}
+
 TEST(StoreBatch, AFailedTransactionFailsEveryDeliveryAndKeepsNothing) {
     testing::TempDir dir;
     const std::string path = dir.file("busy.db");

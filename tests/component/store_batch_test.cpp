@@ -37,6 +37,14 @@ std::int64_t count_rows(const std::string& path, const char* table_query) {
     return db.query_int(table_query).value_or(-1);
 }
 
+// Makes every insert into `table` of a row for bill 'poison' fail.
+void poison(const std::string& path, const std::string& table) {
+    store::sqlite::Database side = store::sqlite::Database::open(path);
+    const std::string trigger = "CREATE TRIGGER poison BEFORE INSERT ON " + table +
+                                " WHEN NEW.bill_id = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned'); END";
+    side.exec(trigger.c_str());
+}
+
 TEST(StoreBatch, OneResultPerDeliveryInOrderAndLaterOnesSeeEarlierOnes) {
     testing::TempDir dir;
     const std::string path = dir.file("batch.db");
@@ -66,11 +74,7 @@ TEST(StoreBatch, AFailingDeliveryIsUndoneAloneAndTheOthersAreKept) {
     testing::TempDir dir;
     const std::string path = dir.file("poison.db");
     auto store = store::open_sqlite_store(path);
-    {
-        store::sqlite::Database side = store::sqlite::Database::open(path);
-        side.exec("CREATE TRIGGER poison BEFORE INSERT ON bill_versions WHEN NEW.bill_id = 'poison' "
-                  "BEGIN SELECT RAISE(ABORT, 'poisoned'); END");
-    }
+    poison(path, "bill_versions");
     const std::vector<store::Delivery> batch = {bill_delivery("b-1", 1), bill_delivery("poison", 1),
                                                 bill_delivery("b-2", 1)};
     const auto results = store->record_deliveries(batch);
@@ -91,11 +95,7 @@ TEST(StoreBatch, AfterAFailureTheOthersAreRecordedAsIfTheFailingOneHadNeverCome)
     testing::TempDir dir;
     const std::string path = dir.file("retry.db");
     auto store = store::open_sqlite_store(path);
-    {
-        store::sqlite::Database side = store::sqlite::Database::open(path);
-        side.exec("CREATE TRIGGER poison BEFORE INSERT ON deliveries WHEN NEW.bill_id = 'poison' "
-                  "BEGIN SELECT RAISE(ABORT, 'poisoned'); END");
-    }
+    poison(path, "deliveries");
     const std::vector<store::Delivery> batch = {bill_delivery("b-1", 1), bill_delivery("b-1", 2),
                                                 bill_delivery("poison", 1), bill_delivery("b-1", 2),
                                                 bill_delivery("b-1", 1)};

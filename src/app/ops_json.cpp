@@ -239,6 +239,8 @@ Json event_json(const OutboxEvent& event) {
             {"quantity", event.request.quantity},
             {"effectiveStartTime", instant_json(event.request.effective_start_time)},
             {"attempts", event.attempts},
+            // Azure may hold it from a request that got no per-event answer.
+            {"maybeSent", event.maybe_sent},
             {"nextAttemptAt", instant_json(event.next_attempt_at)},
             {"usageEventId", text_or_null(event.usage_event_id)},
             {"messageTime", text_or_null(event.message_time)},

@@ -205,58 +205,108 @@ void Scheduler::send_batch(const std::vector<const OutboxEvent*>& events, TickRe
     const azure::BatchOutcome outcome = client.post_batch(requests);
 
     const Instant now = deps_.clock.now();
-    const Instant retry_at = next_attempt_at(attempts, std::nullopt, now, random_());
+    // Stored with each event, so Azure's Retry-After holds across ticks and restarts.
+    const Instant retry_at = next_attempt_at(attempts, outcome.retry_after, now, random_());
     switch (outcome.kind) {
-        case azure::BatchOutcomeKind::Answered: {
-            // Every answer of the batch is settled in one transaction (one
-            // fsync per batch, not per event).
-            std::vector<store::Store::Settlement> settlements;
-            for (std::size_t i = 0; i < events.size(); ++i) {
-                const auto& result = outcome.results[i];
-                if (!result) {
-                    // Azure answered without this event: it may or may not hold it.
-                    check(deps_.store.record_unknown(std::span(&ids[i], 1), retry_at), "record unknown");
-                    continue;
-                }
-                settlements.push_back({ids[i], decide_event(*events[i], *result)});
-            }
-            const std::vector<Status> settled = deps_.store.settle_all(settlements, now, policy_);
-            for (std::size_t i = 0; i < settlements.size(); ++i) {
-                const std::int64_t id = settlements[i].event_id;
-                const EventDecision& decision = settlements[i].decision;
-                if (!check(settled[i], "settle")) continue;
-                switch (decision.kind) {
-                    case EventDecision::Kind::Accept: ++report.events_accepted; break;
-                    case EventDecision::Kind::Reject:
-                        ++report.events_rejected;
-                        spdlog::error("event {} rejected by Azure: {} {}", id, decision.error_code,
-                                      decision.error_message);
-                        break;
-                    case EventDecision::Kind::Conflict:
-                    case EventDecision::Kind::Expire:
-                        ++report.events_requeued;
-                        spdlog::warn("event {} {}: units re-queued. {}", id,
-                                     decision.kind == EventDecision::Kind::Conflict ? "conflict" : "expired",
-                                     decision.error_message);
-                        break;
-                }
-            }
-            return;
-        }
-        case azure::BatchOutcomeKind::OutcomeUnknown:
+        case azure::BatchOutcomeKind::Answered: settle_answers(events, outcome, retry_at, report); return;
+        case azure::BatchOutcomeKind::MayHold:
+            // Azure may hold these events: re-sent unchanged until answered,
+            // never shrunk, withdrawn or re-slotted (SPEC §4).
             ++report.transport_failures;
-            spdlog::warn("batch of {} events: outcome unknown ({}); re-sent unchanged later", ids.size(), outcome.error);
+            spdlog::warn("batch of {} events: Azure may hold them ({}: HTTP {} {}); re-sent unchanged later", ids.size(),
+                         azure::to_string(outcome.kind), outcome.http_status, outcome.error);
             check(deps_.store.record_unknown(ids, retry_at), "record unknown");
             return;
+        case azure::BatchOutcomeKind::Refused: isolate_refusal(events, outcome, retry_at, report); return;
         case azure::BatchOutcomeKind::NotSent:
+        case azure::BatchOutcomeKind::Throttled:
         case azure::BatchOutcomeKind::TokenError:
-        case azure::BatchOutcomeKind::HttpError:
-            // Azure recorded nothing (no connection, no token, or a refusal
-            // of the whole batch): the events may still be changed or withdrawn.
+            // Azure recorded nothing (no connection, no token, or 429): events
+            // that no earlier request may have reached can still be changed.
             ++report.transport_failures;
-            spdlog::warn("batch of {} events not delivered ({}: HTTP {} {}); retry after backoff", ids.size(),
-                         azure::to_string(outcome.kind), outcome.http_status, outcome.error);
+            spdlog::warn("batch of {} events not delivered ({}: HTTP {} {}); retry at {}", ids.size(),
+                         azure::to_string(outcome.kind), outcome.http_status, outcome.error,
+                         format_iso8601(retry_at));
             check(deps_.store.record_not_sent(ids, retry_at), "record not sent");
+            return;
+    }
+}
+
+void Scheduler::settle_answers(const std::vector<const OutboxEvent*>& events, const azure::BatchOutcome& outcome,
+                               Instant retry_at, TickReport& report) {
+    const Instant now = deps_.clock.now();
+    // Every answer of the batch is settled in one transaction (one fsync per
+    // batch, not per event).
+    std::vector<store::Store::Settlement> settlements;
+    for (std::size_t i = 0; i < events.size(); ++i) {
+        const auto& result = outcome.results[i];
+        if (!result) {
+            // Azure answered without this event: it may or may not hold it.
+            check(deps_.store.record_unknown(std::span(&events[i]->id, 1), retry_at), "record unknown");
+            continue;
+        }
+        const bool may_hold = may_be_at_azure(*events[i]) || outcome.may_hold;
+        settlements.push_back({events[i]->id, decide_event(*events[i], *result, may_hold)});
+    }
+    const std::vector<Status> settled = deps_.store.settle_all(settlements, now, policy_);
+    for (std::size_t i = 0; i < settlements.size(); ++i) {
+        const std::int64_t id = settlements[i].event_id;
+        const EventDecision& decision = settlements[i].decision;
+        if (!check(settled[i], "settle")) continue;
+        switch (decision.kind) {
+            case EventDecision::Kind::Accept: ++report.events_accepted; break;
+            case EventDecision::Kind::Reject:
+                ++report.events_rejected;
+                spdlog::error("event {} rejected by Azure: {} {}", id, decision.error_code, decision.error_message);
+                break;
+            case EventDecision::Kind::Unresolve:
+                spdlog::error("event {} unresolved: {}", id, decision.error_message);
+                break;
+            case EventDecision::Kind::Conflict:
+            case EventDecision::Kind::Expire:
+                ++report.events_requeued;
+                spdlog::warn("event {} {}: units re-queued. {}", id,
+                             decision.kind == EventDecision::Kind::Conflict ? "conflict" : "expired",
+                             decision.error_message);
+                break;
+        }
+    }
+}
+
+void Scheduler::isolate_refusal(const std::vector<const OutboxEvent*>& events, const azure::BatchOutcome& outcome,
+                                Instant retry_at, TickReport& report) {
+    std::vector<std::int64_t> ids;
+    for (const OutboxEvent* event : events) ids.push_back(event->id);
+    const auto [code, message] = refusal_error(outcome.http_status, outcome.body);
+    switch (on_refusal(events)) {
+        case RefusalAction::Split: {
+            // Nothing of it was recorded: the events go back to where they
+            // were (due now) and each half is sent on its own, this tick.
+            if (!check(deps_.store.record_not_sent(ids, deps_.clock.now()), "record not sent")) return;
+            spdlog::warn("batch of {} events refused as a whole (HTTP {} {}): split to isolate the cause", ids.size(),
+                         outcome.http_status, code);
+            const auto middle = events.begin() + static_cast<std::ptrdiff_t>(events.size() / 2);
+            send_batch(std::vector<const OutboxEvent*>(events.begin(), middle), report);
+            send_batch(std::vector<const OutboxEvent*>(middle, events.end()), report);
+            return;
+        }
+        case RefusalAction::Reject: {
+            EventDecision decision;
+            decision.kind = EventDecision::Kind::Reject;
+            decision.error_code = code;
+            decision.error_message = message;
+            if (!check(deps_.store.settle(ids.front(), decision, deps_.clock.now(), policy_), "settle")) return;
+            ++report.events_rejected;
+            spdlog::error("event {} rejected by Azure (whole request HTTP {}): {} {}", ids.front(),
+                          outcome.http_status, code, message);
+            return;
+        }
+        case RefusalAction::KeepInFlight:
+            ++report.transport_failures;
+            spdlog::error("event {} refused by Azure (HTTP {} {} {}), but an earlier request may have recorded it: "
+                          "kept unchanged and retried; it becomes unresolved if its window closes",
+                          ids.front(), outcome.http_status, code, message);
+            check(deps_.store.record_unknown(ids, retry_at), "record unknown");
             return;
     }
 }

@@ -84,7 +84,13 @@ private:
                                                    const std::vector<ExternalMapping>& mappings);
     bool stop_requested();
     void pause(std::chrono::steady_clock::duration how_long);
+    // Sends one batch (durable as Sending first) and records what Azure said.
     void send_batch(const std::vector<const OutboxEvent*>& events, TickReport& report);
+    void settle_answers(const std::vector<const OutboxEvent*>& events, const azure::BatchOutcome& outcome,
+                        Instant retry_at, TickReport& report);
+    // A whole-request 4xx: split and send again until its cause is alone.
+    void isolate_refusal(const std::vector<const OutboxEvent*>& events, const azure::BatchOutcome& outcome,
+                         Instant retry_at, TickReport& report);
     void loop();
 
     Deps deps_;

@@ -32,9 +32,10 @@ RetryHooks with_defaults(RetryHooks hooks) {
 std::string_view to_string(BatchOutcomeKind kind) noexcept {
     switch (kind) {
         case BatchOutcomeKind::Answered: return "answered";
+        case BatchOutcomeKind::MayHold: return "may_hold";
         case BatchOutcomeKind::NotSent: return "not_sent";
-        case BatchOutcomeKind::OutcomeUnknown: return "outcome_unknown";
-        case BatchOutcomeKind::HttpError: return "http_error";
+        case BatchOutcomeKind::Throttled: return "throttled";
+        case BatchOutcomeKind::Refused: return "refused";
         case BatchOutcomeKind::TokenError: return "token_error";
     }
     return "unknown";
@@ -50,12 +51,25 @@ MeteringClient::MeteringClient(MeteringClientOptions options, net::HttpTransport
 void MeteringClient::match_results(std::span<const UsageEventRequest> events, std::vector<UsageEventResult> answer,
                                    BatchOutcome& outcome) {
     outcome.results.assign(events.size(), std::nullopt);
-    for (auto& result : answer) {
+    // Azure echoes resourceId and effectiveStartTime in each entry; when it
+    // does not, the entries can only be read in request order, and only if
+    // there is exactly one per request (decode_batch_response checked count).
+    const bool by_position = answer.size() == events.size();
+    for (std::size_t k = 0; k < answer.size(); ++k) {
+        UsageEventResult& result = answer[k];
+        const bool echoed = !result.resource_id.empty() && result.effective_start_time.has_value();
         bool placed = false;
-        for (std::size_t i = 0; i < events.size() && !placed; ++i) {
+        if (!echoed) {
+            if (by_position && !outcome.results[k] &&
+                (result.dimension.empty() || result.dimension == events[k].dimension)) {
+                outcome.results[k] = std::move(result);
+                placed = true;
+            }
+        }
+        for (std::size_t i = 0; echoed && i < events.size() && !placed; ++i) {
             const auto& event = events[i];
             if (outcome.results[i] || !same_resource(event.resource_id, result.resource_id) ||
-                event.dimension != result.dimension || !result.effective_start_time ||
+                event.dimension != result.dimension ||
                 floor_hour(*result.effective_start_time) != floor_hour(event.effective_start_time)) {
                 continue;
             }
@@ -77,12 +91,22 @@ BatchOutcome MeteringClient::post_batch(std::span<const UsageEventRequest> event
     const Instant deadline = clock_.now() + options_.deadline;
     bool refreshed = false;
     int retries = 0;
-    bool anything_sent = false;
 
-    // Waits before the next attempt; false when that would pass the deadline.
+    // How the call ends without per-event answers. Once an attempt may have
+    // been recorded, no later failure can prove that Azure holds nothing.
+    const auto end = [&](BatchOutcomeKind kind, std::string error) -> BatchOutcome {
+        outcome.kind = outcome.may_hold ? BatchOutcomeKind::MayHold : kind;
+        outcome.error = std::move(error);
+        return std::move(outcome);
+    };
+    // Waits before the next attempt; false when that would pass the deadline
+    // or Retry-After asks for longer than we wait inside one call.
     const auto wait = [&](std::optional<Duration> retry_after) {
         Duration delay = backoff_delay(options_.backoff, retries++, hooks_.random01());
-        if (retry_after) delay = std::max(delay, *retry_after);
+        if (retry_after) {
+            if (*retry_after > options_.longest_wait) return false;
+            delay = std::max(delay, *retry_after);
+        }
         if (clock_.now() + delay >= deadline) return false;
         hooks_.sleep(delay);
         return true;
@@ -90,11 +114,7 @@ BatchOutcome MeteringClient::post_batch(std::span<const UsageEventRequest> event
 
     while (outcome.attempts < options_.max_attempts) {
         auto token = tokens_.access_token();
-        if (!token) {
-            outcome.kind = anything_sent ? BatchOutcomeKind::HttpError : BatchOutcomeKind::TokenError;
-            outcome.error = token.error().message;
-            return outcome;
-        }
+        if (!token) return end(BatchOutcomeKind::TokenError, token.error().message);
         net::HttpRequestSpec request;
         request.method = "POST";
         request.url = options_.base_url + "/api/batchUsageEvent?api-version=" + net::form_encode(options_.api_version);
@@ -109,53 +129,56 @@ BatchOutcome MeteringClient::post_batch(std::span<const UsageEventRequest> event
         request.read_timeout = std::clamp(left, Duration(1000), options_.request_timeout);
 
         ++outcome.attempts;
+        outcome.retry_after.reset();
         auto answer = net::send_logged(transport_, request, ExchangeKind::Azure, log_, clock_);
         if (!answer) {
-            outcome.error = answer.error().message;
             outcome.http_status = 0;
+            outcome.body.clear();
             if (answer.error().code == net::kNotSent) {
-                outcome.kind = anything_sent ? BatchOutcomeKind::HttpError : BatchOutcomeKind::NotSent;
                 if (wait(std::nullopt)) continue;
-                return outcome;
+                return end(BatchOutcomeKind::NotSent, answer.error().message);
             }
-            outcome.kind = answer.error().code == net::kOutcomeUnknown ? BatchOutcomeKind::OutcomeUnknown
-                                                                         : BatchOutcomeKind::NotSent;
-            return outcome;
+            // Written, then no answer (timeout, reset): Azure may have
+            // recorded it. Returned at once: the caller re-sends later.
+            outcome.may_hold = true;
+            return end(BatchOutcomeKind::MayHold, answer.error().message);
         }
-        anything_sent = true;
         outcome.http_status = answer->status;
         outcome.body = answer->body;
+        if (const auto header = answer->headers.get("retry-after")) {
+            outcome.retry_after = parse_retry_after(*header, clock_.now());
+        }
         if (answer->status == 200) {
             auto decoded = decode_batch_response(answer->body);
             if (!decoded) {
-                // Azure may have recorded the events: treat as unknown, re-send later.
-                outcome.kind = BatchOutcomeKind::OutcomeUnknown;
-                outcome.error = "unreadable 200 answer: " + decoded.error().message;
-                return outcome;
+                outcome.may_hold = true;
+                return end(BatchOutcomeKind::MayHold, "unreadable 200 answer: " + decoded.error().message);
             }
             outcome.kind = BatchOutcomeKind::Answered;
             outcome.error.clear();
             match_results(events, std::move(*decoded), outcome);
             return outcome;
         }
-        outcome.kind = BatchOutcomeKind::HttpError;
-        outcome.error = "batchUsageEvent answered HTTP " + std::to_string(answer->status);
+        const std::string error = "batchUsageEvent answered HTTP " + std::to_string(answer->status);
+        // A gateway (or Azure itself) may answer 5xx after Azure recorded the batch.
+        if (answer->status >= 500) outcome.may_hold = true;
         if ((answer->status == 401 || answer->status == 403) && !refreshed) {
             refreshed = true;
             outcome.token_refreshed = true;
             tokens_.invalidate(*token);
             continue;
         }
-        if (is_retryable_status(answer->status)) {
-            std::optional<Duration> retry_after;
-            if (const auto header = answer->headers.get("retry-after")) {
-                retry_after = parse_retry_after(*header, clock_.now());
-            }
-            if (wait(retry_after)) continue;
-        }
-        return outcome;
+        if (is_retryable_status(answer->status) && wait(outcome.retry_after)) continue;
+        if (answer->status >= 500) return end(BatchOutcomeKind::MayHold, error);
+        if (answer->status == 429 || answer->status == 408) return end(BatchOutcomeKind::Throttled, error);
+        return end(BatchOutcomeKind::Refused, error);
     }
-    return outcome;
+    // max_attempts reached: only 401/403 refresh loops and retries end here,
+    // and the last of them said what the outcome is.
+    return end(outcome.http_status == 429 || outcome.http_status == 408 ? BatchOutcomeKind::Throttled
+               : outcome.http_status == 0                                 ? BatchOutcomeKind::NotSent
+                                                                          : BatchOutcomeKind::Refused,
+               "batchUsageEvent: " + std::to_string(outcome.attempts) + " attempts without an answer");
 }
 
 }  // namespace meterbridge::azure

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "meterbridge/core/exact_json.hpp"
+
 namespace meterbridge {
 
 StaleAction stale_action(const OutboxEvent& event, Instant now) {
@@ -31,7 +33,7 @@ std::vector<std::vector<std::int64_t>> plan_batches(std::span<const OutboxEvent>
     return batches;
 }
 
-EventDecision decide_event(const OutboxEvent& event, const UsageEventResult& result) {
+EventDecision decide_event(const OutboxEvent& event, const UsageEventResult& result, bool may_hold) {
     EventDecision decision;
     decision.error_code = result.error_code.empty() ? result.status_text : result.error_code;
     decision.error_message = result.error_message;
@@ -44,9 +46,10 @@ EventDecision decide_event(const OutboxEvent& event, const UsageEventResult& res
             return decision;
         case UsageEventStatus::Duplicate: {
             // A Duplicate of exactly our quantity is our own earlier send
-            // whose answer was lost: it counts as accepted.
+            // whose answer was lost: it counts as accepted. An event that was
+            // never sent before cannot be ours: someone else holds the slot.
             const auto& accepted = result.accepted_message;
-            if (accepted && accepted->quantity == Decimal::from_integer(event.request.quantity)) {
+            if (may_hold && accepted && accepted->quantity == Decimal::from_integer(event.request.quantity)) {
                 decision.kind = EventDecision::Kind::Accept;
                 decision.usage_event_id = accepted->usage_event_id;
                 decision.message_time = accepted->message_time;
@@ -56,10 +59,18 @@ EventDecision decide_event(const OutboxEvent& event, const UsageEventResult& res
             decision.kind = EventDecision::Kind::Conflict;
             decision.error_message = "Azure already holds quantity " +
                                      (accepted ? accepted->quantity.to_string() : std::string("(unknown)")) +
-                                     " for this slot; ours was " + std::to_string(event.request.quantity);
+                                     " for this slot; ours was " + std::to_string(event.request.quantity) +
+                                     (may_hold ? "" : " (never sent before: another sender's event)");
             return decision;
         }
-        case UsageEventStatus::Expired: decision.kind = EventDecision::Kind::Expire; return decision;
+        case UsageEventStatus::Expired:
+            // Units that may be billed already must never be sent again.
+            decision.kind = may_hold ? EventDecision::Kind::Unresolve : EventDecision::Kind::Expire;
+            if (may_hold) {
+                decision.error_message = "Azure answered Expired for an event an earlier request may have "
+                                         "recorded: reconcile it with Azure's usage report";
+            }
+            return decision;
         case UsageEventStatus::Error:
         case UsageEventStatus::ResourceNotFound:
         case UsageEventStatus::ResourceNotAuthorized:
@@ -69,6 +80,40 @@ EventDecision decide_event(const OutboxEvent& event, const UsageEventResult& res
         case UsageEventStatus::Unrecognized: decision.kind = EventDecision::Kind::Reject; return decision;
     }
     return decision;
+}
+
+bool may_be_at_azure(const OutboxEvent& event) { return event.maybe_sent || event.state == EventState::Sending; }
+
+RefusalAction on_refusal(std::span<const OutboxEvent* const> batch) {
+    if (batch.size() > 1) return RefusalAction::Split;
+    // An earlier request may have been recorded: this refusal proves nothing
+    // about it, and what may be billed is never changed.
+    if (batch.empty() || may_be_at_azure(*batch.front())) return RefusalAction::KeepInFlight;
+    return RefusalAction::Reject;
+}
+
+std::pair<std::string, std::string> refusal_error(int http_status, std::string_view body) {
+    std::string code = "HTTP" + std::to_string(http_status);
+    std::string message = "Azure refused the request with HTTP " + std::to_string(http_status);
+    const auto parsed = parse_exact_json(body);
+    if (!parsed || !parsed->is_object()) return {code, message};
+    const auto text = [&](const Json& object, const char* key) -> std::string {
+        const auto it = object.find(key);
+        return it != object.end() && it->is_string() ? it->get<std::string>() : std::string{};
+    };
+    if (const std::string c = text(*parsed, "code"); !c.empty()) code = c;
+    if (const std::string m = text(*parsed, "message"); !m.empty()) message = m;
+    if (const std::string t = text(*parsed, "target"); !t.empty()) message += " (target " + t + ")";
+    if (const auto details = parsed->find("details"); details != parsed->end() && details->is_array()) {
+        for (const Json& detail : *details) {
+            if (!detail.is_object()) continue;
+            const std::string m = text(detail, "message");
+            if (!m.empty()) message += "; " + m;
+            const std::string t = text(detail, "target");
+            if (!t.empty()) message += " (target " + t + ")";
+        }
+    }
+    return {code, message};
 }
 
 std::vector<PendingUnits> requeue_units(const OutboxEvent& event, EventState new_state, Instant now) {

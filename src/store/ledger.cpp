@@ -171,6 +171,8 @@ Status settle_in(sqlite::Database& db, std::int64_t event_id, const EventDecisio
         case EventDecision::Kind::Conflict: state = EventState::Conflict; break;
         case EventDecision::Kind::Expire: state = EventState::Expired; break;
         case EventDecision::Kind::Reject: state = EventState::Rejected; break;
+        // Its units stay counted as in flight: Azure may hold them.
+        case EventDecision::Kind::Unresolve: state = EventState::Unresolved; break;
     }
     transition(db, e, state, &decision, now, policy);
     return Ok{};

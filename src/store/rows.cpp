@@ -97,6 +97,7 @@ EventDetail read_event_row(const sqlite::Statement& row) {
     e.error_message = row.text(12);
     d.created_at = from_ms(row.int64(13));
     d.updated_at = from_ms(row.int64(14));
+    e.maybe_sent = row.int64(15) != 0;
     return d;
 }
 

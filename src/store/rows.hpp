@@ -17,7 +17,7 @@
 #define MB_EVENT_COLUMNS                                                                                        \
     "e.id, e.resource_id, e.plan_id, e.dimension, e.quantity, e.effective_start, e.state, e.attempts, "        \
     "e.next_attempt_at, e.usage_event_id, e.message_time, e.error_code, e.error_message, e.created_at, "       \
-    "e.updated_at"
+    "e.updated_at, e.maybe_sent"
 
 // integration_runs AS r joined with bill_versions AS bv.
 #define MB_RUN_COLUMNS                                                                                          \

@@ -107,6 +107,7 @@ TEST(MeteringClient, MatchesResultsToRequestsNotByPosition) {
 
 TEST(MeteringClient, HonoursRetryAfterOn429AndKeepsTheCorrelationId) {
     Harness h;
+    h.options.longest_wait = 10s;
     const std::vector events = {event("r1", "2026-01-01T09:00:00Z")};
     net::Headers retry_after;
     retry_after.add("Retry-After", "7");
@@ -140,7 +141,9 @@ TEST(MeteringClient, StopsAtTheDeadline) {
     h.options.max_attempts = 100;
     for (int i = 0; i < 100; ++i) h.azure.then_answer(503, R"({"code":"ServiceUnavailable"})");
     const auto outcome = h.make().post_batch(std::vector{event("r1", "2026-01-01T09:00:00Z")});
-    EXPECT_EQ(outcome.kind, BatchOutcomeKind::HttpError);
+    // A 5xx may come from a gateway after Azure recorded the batch.
+    EXPECT_EQ(outcome.kind, BatchOutcomeKind::MayHold);
+    EXPECT_TRUE(outcome.may_hold);
     EXPECT_EQ(outcome.http_status, 503);
     EXPECT_EQ(outcome.body, R"({"code":"ServiceUnavailable"})");
     Duration slept{0};
@@ -153,7 +156,8 @@ TEST(MeteringClient, OutcomeUnknownIsReturnedAtOnce) {
     Harness h;
     h.azure.then_fail(net::kOutcomeUnknown);
     const auto outcome = h.make().post_batch(std::vector{event("r1", "2026-01-01T09:00:00Z")});
-    EXPECT_EQ(outcome.kind, BatchOutcomeKind::OutcomeUnknown);
+    EXPECT_EQ(outcome.kind, BatchOutcomeKind::MayHold);
+    EXPECT_TRUE(outcome.may_hold);
     EXPECT_EQ(outcome.attempts, 1);
     EXPECT_TRUE(h.sleeps.empty());
 }
@@ -174,7 +178,8 @@ TEST(MeteringClient, RefreshesTheTokenOnceOn401Or403) {
     h.azure.then_answer(403, "{}");
     h.azure.then_answer(403, "{}");
     const auto outcome = h.make().post_batch(std::vector{event("r1", "2026-01-01T09:00:00Z")});
-    EXPECT_EQ(outcome.kind, BatchOutcomeKind::HttpError);
+    EXPECT_EQ(outcome.kind, BatchOutcomeKind::Refused);
+    EXPECT_FALSE(outcome.may_hold);
     EXPECT_EQ(outcome.http_status, 403);
     EXPECT_EQ(outcome.attempts, 2);
 }
@@ -183,7 +188,90 @@ TEST(MeteringClient, AnUnreadable200IsAnUnknownOutcome) {
     Harness h;
     h.azure.then_answer(200, "<html>");
     const auto outcome = h.make().post_batch(std::vector{event("r1", "2026-01-01T09:00:00Z")});
-    EXPECT_EQ(outcome.kind, BatchOutcomeKind::OutcomeUnknown);
+    EXPECT_EQ(outcome.kind, BatchOutcomeKind::MayHold);
+    EXPECT_TRUE(outcome.may_hold);
+}
+
+// Issue 14: a gateway answered 502 after Azure recorded the batch, until the
+// deadline; the daemon then treated the events as never sent.
+TEST(MeteringClient, A5xxAfterWritingMeansAzureMayHoldTheEventsWhateverFollows) {
+    Harness h;
+    h.options.deadline = 10s;
+    h.azure.then_answer(502, "<html>Bad Gateway</html>");
+    for (int i = 0; i < 10; ++i) h.azure.then_fail(net::kNotSent);
+    const auto outcome = h.make().post_batch(std::vector{event("r1", "2026-01-01T09:00:00Z")});
+    EXPECT_EQ(outcome.kind, BatchOutcomeKind::MayHold) << outcome.error;
+    EXPECT_TRUE(outcome.may_hold);
+    EXPECT_GE(outcome.attempts, 2);
+}
+
+TEST(MeteringClient, AnAnswerAfterAn5xxSaysAnEarlierAttemptMayHoldTheEvents) {
+    Harness h;
+    const std::vector events = {event("r1", "2026-01-01T09:00:00Z")};
+    h.azure.then_answer(500, "{}");
+    h.azure.then_answer(200, "{\"count\":1,\"result\":[" + accepted(events[0], "u1") + "]}");
+    const auto outcome = h.make().post_batch(events);
+    EXPECT_EQ(outcome.kind, BatchOutcomeKind::Answered);
+    EXPECT_TRUE(outcome.may_hold);
+
+    Harness quiet;
+    quiet.azure.then_answer(429, "{}");
+    quiet.azure.then_answer(200, "{\"count\":1,\"result\":[" + accepted(events[0], "u1") + "]}");
+    const auto throttled_first = quiet.make().post_batch(events);
+    EXPECT_EQ(throttled_first.kind, BatchOutcomeKind::Answered);
+    EXPECT_FALSE(throttled_first.may_hold);  // a 429 proves nothing was recorded
+}
+
+TEST(MeteringClient, ALongRetryAfterEndsTheCallAndIsReturnedToTheCaller) {
+    Harness h;
+    net::Headers retry_after;
+    retry_after.add("Retry-After", "30");
+    h.azure.then_answer(429, R"({"code":"TooManyRequests"})", retry_after);
+    const auto outcome = h.make().post_batch(std::vector{event("r1", "2026-01-01T09:00:00Z")});
+    EXPECT_EQ(outcome.kind, BatchOutcomeKind::Throttled);
+    EXPECT_FALSE(outcome.may_hold);
+    ASSERT_TRUE(outcome.retry_after.has_value());
+    EXPECT_EQ(*outcome.retry_after, 30s);
+    EXPECT_EQ(outcome.attempts, 1);
+    EXPECT_TRUE(h.sleeps.empty());
+}
+
+TEST(MeteringClient, AWholeRequest4xxIsARefusalThatIsNotRetried) {
+    for (int status : {400, 404, 409, 413}) {
+        Harness h;
+        h.azure.then_answer(status, R"({"message":"bad","code":"BadArgument"})");
+        const auto outcome = h.make().post_batch(std::vector{event("r1", "2026-01-01T09:00:00Z")});
+        EXPECT_EQ(outcome.kind, BatchOutcomeKind::Refused) << status;
+        EXPECT_FALSE(outcome.may_hold);
+        EXPECT_EQ(outcome.attempts, 1);
+        EXPECT_EQ(outcome.body, R"({"message":"bad","code":"BadArgument"})");
+    }
+    Harness throttled;
+    throttled.options.deadline = 5s;
+    for (int i = 0; i < 20; ++i) throttled.azure.then_answer(429, "{}");
+    EXPECT_EQ(throttled.make().post_batch(std::vector{event("r1", "2026-01-01T09:00:00Z")}).kind,
+              BatchOutcomeKind::Throttled);
+}
+
+TEST(MeteringClient, AnswersWithoutEchoedFieldsAreMatchedByPosition) {
+    const std::vector events = {event("r1", "2026-01-01T09:00:00Z"), event("r2", "2026-01-01T09:00:00Z")};
+    std::vector<UsageEventResult> answer(2);
+    answer[0].usage_event_id = "first";
+    answer[1].usage_event_id = "second";
+    answer[1].dimension = "dim1";
+    BatchOutcome outcome;
+    MeteringClient::match_results(events, answer, outcome);
+    ASSERT_TRUE(outcome.results[0].has_value());
+    ASSERT_TRUE(outcome.results[1].has_value());
+    EXPECT_EQ(outcome.results[0]->usage_event_id, "first");
+    EXPECT_EQ(outcome.results[1]->usage_event_id, "second");
+    EXPECT_TRUE(outcome.unmatched.empty());
+
+    // Not one entry per request: position means nothing.
+    BatchOutcome short_answer;
+    MeteringClient::match_results(events, std::vector<UsageEventResult>(1), short_answer);
+    EXPECT_FALSE(short_answer.results[0].has_value());
+    EXPECT_EQ(short_answer.unmatched.size(), 1U);
 }
 
 TEST(MeteringClient, RefusesMoreThan25EventsAndEmptyBatches) {

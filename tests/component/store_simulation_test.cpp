@@ -98,6 +98,7 @@ public:
 
     int sends() const { return sends_; }
     int restarts() const { return restarts_; }
+    int refusals() const { return refusals_; }
 
 private:
     static constexpr int kBills = 10;
@@ -106,7 +107,7 @@ private:
 
     std::vector<UsageTarget> random_targets(const std::string& bill) {
         std::vector<UsageTarget> targets;
-        const std::vector<std::string> resources = {"sub-a", "sub-b", "sub-c", "sub-bad"};
+        const std::vector<std::string> resources = {"sub-a", "sub-b", "sub-c", "sub-bad", "sub-poison"};
         const std::string resource = resources[std::hash<std::string>{}(bill) % resources.size()];
         for (const std::string integration : {"int-1", "int-2"}) {
             for (const std::string dimension : {"compute", "storage"}) {
@@ -156,6 +157,7 @@ private:
 
     void fix_resources_and_retry() {
         azure_.unknown_resources.clear();
+        azure_.poison_resources.clear();
         for (auto& e : memory_.events) {
             if (e.state != EventState::Rejected) continue;
             memory_.settle(e.id, EventState::Requeued, now_, policy_);
@@ -165,6 +167,7 @@ private:
 
     void tick(bool faults) {
         azure_.unknown_resources = faults ? std::set<std::string>{"sub-bad"} : std::set<std::string>{};
+        azure_.poison_resources = faults ? std::set<std::string>{"sub-poison"} : std::set<std::string>{};
         if (faults && rng_() % 4 == 0) {
             const std::vector<std::string> resources = {"sub-a", "sub-b", "sub-c"};
             azure_.occupy_foreign(SlotKey{resources[rng_() % 3], rng_() % 2 ? "compute" : "storage",
@@ -222,19 +225,26 @@ private:
     }
 
     void send(const std::vector<std::int64_t>& batch, bool faults) {
-        const auto fault = faults ? rng_() % 10 : 9;
+        const auto fault = faults ? rng_() % 12 : 11;
+        std::map<std::int64_t, bool> held_before;
         // Stored as Sending before the call, as the daemon does.
         for (auto id : batch) {
             OutboxEvent& e = memory_.event(id);
+            held_before[id] = may_be_at_azure(e);
+            ASSERT_EQ(may_be_at_azure(ok(store_->event(to_store_.at(id)))), held_before[id]) << "event " << id;
+            if (e.state == EventState::Sending) e.maybe_sent = true;
             e.state = EventState::Sending;
             e.attempts++;
         }
         ASSERT_TRUE(store_->mark_sending(store_ids(batch), now_).ok());
         if (rng_() % 20 == 0) restart();  // a crash right after storing Sending
-        if (fault == 0) {  // connection refused: certainly not sent
+        if (fault == 0 || fault == 3) {
+            // Connection refused, or a 429 with Retry-After: certainly not recorded.
+            const std::optional<Duration> retry_after =
+                fault == 3 ? std::optional<Duration>(minutes{static_cast<int>(rng_() % 40)}) : std::nullopt;
             for (auto id : batch) {
                 OutboxEvent& e = memory_.event(id);
-                e.next_attempt_at = next_attempt_at(e.attempts, std::nullopt, now_, rng_());
+                e.next_attempt_at = next_attempt_at(e.attempts, retry_after, now_, rng_());
                 const std::int64_t store_id = to_store_.at(id);
                 ASSERT_TRUE(store_->record_not_sent(std::span(&store_id, 1), e.next_attempt_at).ok());
             }
@@ -242,25 +252,62 @@ private:
             // (Planned again, or Sending when an earlier attempt may have landed).
             for (auto id : batch) {
                 OutboxEvent& e = memory_.event(id);
-                e.state = ok(store_->event(to_store_.at(id))).state;
-                ASSERT_TRUE(e.state == EventState::Planned || e.state == EventState::Sending);
+                e.state = e.maybe_sent ? EventState::Sending : EventState::Planned;
+                const OutboxEvent stored = ok(store_->event(to_store_.at(id)));
+                ASSERT_EQ(stored.state, e.state) << "event " << id;
+                ASSERT_EQ(stored.next_attempt_at, e.next_attempt_at);  // Retry-After survives in the store
                 if (e.attempts == 1) {
                     ASSERT_EQ(e.state, EventState::Planned);
                 }
             }
             return;
         }
+        if (azure_.refuses_batch(batch_requests(batch))) {
+            // A whole-batch 400 because of one event: nothing recorded; split.
+            ++refusals_;
+            ASSERT_TRUE(store_->record_not_sent(store_ids(batch), now_).ok());
+            std::vector<const OutboxEvent*> events;
+            for (auto id : batch) {
+                OutboxEvent& e = memory_.event(id);
+                e.state = e.maybe_sent ? EventState::Sending : EventState::Planned;
+                e.next_attempt_at = now_;
+                events.push_back(&e);
+            }
+            switch (on_refusal(events)) {
+                case RefusalAction::Split: {
+                    const auto middle = batch.begin() + static_cast<std::ptrdiff_t>(batch.size() / 2);
+                    send(std::vector<std::int64_t>(batch.begin(), middle), faults);
+                    send(std::vector<std::int64_t>(middle, batch.end()), faults);
+                    return;
+                }
+                case RefusalAction::Reject: {
+                    EventDecision d;
+                    d.kind = EventDecision::Kind::Reject;
+                    d.error_code = "BadArgument";
+                    memory_.settle(batch.front(), EventState::Rejected, now_, policy_);
+                    ASSERT_TRUE(store_->settle(to_store_.at(batch.front()), d, now_, policy_).ok());
+                    return;
+                }
+                case RefusalAction::KeepInFlight: {
+                    OutboxEvent& e = memory_.event(batch.front());
+                    e.next_attempt_at = next_attempt_at(e.attempts, std::nullopt, now_, rng_());
+                    ASSERT_TRUE(store_->record_unknown(store_ids(batch), e.next_attempt_at).ok());
+                    return;
+                }
+            }
+        }
         for (auto id : batch) {
             OutboxEvent& e = memory_.event(id);
             const std::int64_t store_id = to_store_.at(id);
             ++sends_;
             const UsageEventResult result = azure_.receive(e.request, now_);
-            if (fault == 1) {  // Azure processed it, the answer was lost
+            if (fault == 1 || fault == 2) {  // Azure processed it; the answer was lost, or a gateway's 5xx
+                e.maybe_sent = true;
                 e.next_attempt_at = next_attempt_at(e.attempts, std::nullopt, now_, rng_());
                 ASSERT_TRUE(store_->record_unknown(std::span(&store_id, 1), e.next_attempt_at).ok());
                 continue;
             }
-            const EventDecision d = decide_event(e, result);
+            const EventDecision d = decide_event(e, result, held_before[id]);
             switch (d.kind) {
                 case EventDecision::Kind::Accept:
                     e.state = EventState::Accepted;
@@ -269,10 +316,17 @@ private:
                 case EventDecision::Kind::Conflict: memory_.settle(e.id, EventState::Conflict, now_, policy_); break;
                 case EventDecision::Kind::Expire: memory_.settle(e.id, EventState::Expired, now_, policy_); break;
                 case EventDecision::Kind::Reject: memory_.settle(e.id, EventState::Rejected, now_, policy_); break;
+                case EventDecision::Kind::Unresolve: memory_.settle(e.id, EventState::Unresolved, now_, policy_); break;
             }
             const Status settled = store_->settle(store_id, d, now_, policy_);
             ASSERT_TRUE(settled.ok()) << settled.error().message;
         }
+    }
+
+    std::vector<UsageEventRequest> batch_requests(const std::vector<std::int64_t>& batch) {
+        std::vector<UsageEventRequest> requests;
+        for (auto id : batch) requests.push_back(memory_.event(id).request);
+        return requests;
     }
 
     // Closes the store and opens it again: a restart of the daemon. The
@@ -399,6 +453,7 @@ private:
     int last_action_ = -1;
     int sends_ = 0;
     int restarts_ = 0;
+    int refusals_ = 0;
 };
 
 TEST(StoreSimulation, HourCloseMatchesTheReferenceAcrossRestarts) {
@@ -410,6 +465,7 @@ TEST(StoreSimulation, HourCloseMatchesTheReferenceAcrossRestarts) {
         if (::testing::Test::HasFailure()) return;
         EXPECT_GT(sim.sends(), 50);
         EXPECT_GT(sim.restarts(), 3);
+        EXPECT_GT(sim.refusals(), 3);
     }
 }
 

@@ -111,7 +111,7 @@ TEST_F(ClientAgainstSandbox, ADelayBeyondTheReadTimeoutIsAnUnknownOutcome) {
     fault(R"({"kind":"delay_ms","delay_ms":2500})");
     const auto start = std::chrono::steady_clock::now();
     const auto outcome = metering->post_batch(std::vector{event("dim1", 3)});
-    EXPECT_EQ(outcome.kind, BatchOutcomeKind::OutcomeUnknown) << outcome.error;
+    EXPECT_EQ(outcome.kind, BatchOutcomeKind::MayHold) << outcome.error;
     EXPECT_LT(std::chrono::steady_clock::now() - start, 2400ms);
     EXPECT_EQ(outcome.attempts, 1);
 }
@@ -119,7 +119,7 @@ TEST_F(ClientAgainstSandbox, ADelayBeyondTheReadTimeoutIsAnUnknownOutcome) {
 TEST_F(ClientAgainstSandbox, AResetIsAnUnknownOutcome) {
     fault(R"({"kind":"reset"})");
     const auto outcome = metering->post_batch(std::vector{event("dim1", 3)});
-    EXPECT_EQ(outcome.kind, BatchOutcomeKind::OutcomeUnknown);
+    EXPECT_EQ(outcome.kind, BatchOutcomeKind::MayHold);
     EXPECT_TRUE(sandbox->core().events().empty());
     const auto again = metering->post_batch(std::vector{event("dim1", 3)});
     ASSERT_EQ(again.kind, BatchOutcomeKind::Answered);
@@ -130,7 +130,7 @@ TEST_F(ClientAgainstSandbox, ADroppedResponseThenAResendGivesDuplicateWithTheSam
     fault(R"({"kind":"drop_response"})");
     const std::vector events = {event("dim1", 42)};
     const auto lost = metering->post_batch(events);
-    EXPECT_EQ(lost.kind, BatchOutcomeKind::OutcomeUnknown);
+    EXPECT_EQ(lost.kind, BatchOutcomeKind::MayHold);
     const auto resent = metering->post_batch(events);
     ASSERT_EQ(resent.kind, BatchOutcomeKind::Answered);
     ASSERT_EQ(resent.results[0]->status, UsageEventStatus::Duplicate);

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "meterbridge/core/dispatch.hpp"
 #include "meterbridge/core/outbox.hpp"
@@ -15,6 +16,15 @@ namespace meterbridge::testing {
 class FakeAzureLedger {
 public:
     std::set<std::string> unknown_resources;
+    // An event for one of these makes Azure refuse its whole batch (HTTP 400).
+    std::set<std::string> poison_resources;
+
+    bool refuses_batch(const std::vector<UsageEventRequest>& batch) const {
+        for (const auto& r : batch) {
+            if (poison_resources.contains(r.resource_id)) return true;
+        }
+        return false;
+    }
 
     UsageEventResult receive(const UsageEventRequest& r, Instant now) {
         UsageEventResult result;
@@ -46,8 +56,10 @@ public:
     }
 
     // Usage another sender reported: Duplicates of these carry a quantity that is not ours.
-    void occupy_foreign(const SlotKey& slot, std::int64_t quantity) {
-        if (accepted.try_emplace(slot, quantity).second) foreign.insert(slot);
+    bool occupy_foreign(const SlotKey& slot, std::int64_t quantity) {
+        if (!accepted.try_emplace(slot, quantity).second) return false;
+        foreign.insert(slot);
+        return true;
     }
 
     std::map<SlotKey, std::int64_t> accepted;

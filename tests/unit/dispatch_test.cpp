@@ -59,28 +59,73 @@ TEST(Dispatch, EachAzureStatusHasItsDecision) {
     UsageEventResult accepted = result(UsageEventStatus::Accepted);
     accepted.usage_event_id = "u-1";
     accepted.message_time = "2026-01-01T10:00:01.123Z";
-    auto d = decide_event(e, accepted);
+    auto d = decide_event(e, accepted, false);
     EXPECT_EQ(d.kind, EventDecision::Kind::Accept);
     EXPECT_EQ(d.usage_event_id, "u-1");
 
     UsageEventResult duplicate = result(UsageEventStatus::Duplicate);
     duplicate.accepted_message = AcceptedMessage{"u-0", Decimal::parse("50.0").value(), "t", "gold"};
-    d = decide_event(e, duplicate);
+    d = decide_event(e, duplicate, true);
     EXPECT_EQ(d.kind, EventDecision::Kind::Accept);  // our own earlier send
     EXPECT_EQ(d.usage_event_id, "u-0");
     duplicate.accepted_message->quantity = Decimal::parse("49.0").value();
-    d = decide_event(e, duplicate);
+    d = decide_event(e, duplicate, true);
     EXPECT_EQ(d.kind, EventDecision::Kind::Conflict);
     EXPECT_NE(d.error_message.find("49"), std::string::npos);
 
-    EXPECT_EQ(decide_event(e, result(UsageEventStatus::Expired)).kind, EventDecision::Kind::Expire);
+    EXPECT_EQ(decide_event(e, result(UsageEventStatus::Expired), false).kind, EventDecision::Kind::Expire);
     for (auto status : {UsageEventStatus::ResourceNotFound, UsageEventStatus::ResourceNotAuthorized,
                         UsageEventStatus::InvalidDimension, UsageEventStatus::InvalidQuantity,
                         UsageEventStatus::BadArgument, UsageEventStatus::Error, UsageEventStatus::Unrecognized}) {
-        const auto r = decide_event(e, result(status));
+        const auto r = decide_event(e, result(status), false);
         EXPECT_EQ(r.kind, EventDecision::Kind::Reject);
         EXPECT_EQ(r.error_code, to_string(status));
     }
+}
+
+// Issue 14: a Duplicate of our quantity for an event never sent before is
+// another sender's event; absorbing it would report units Azure never got from us.
+TEST(Dispatch, ADuplicateOfOurQuantityIsOursOnlyIfWeMayHaveSentIt) {
+    const OutboxEvent e = event(1, "2026-01-01T09:00:00Z", EventState::Sending, 50);
+    UsageEventResult duplicate = result(UsageEventStatus::Duplicate);
+    duplicate.accepted_message = AcceptedMessage{"u-0", Decimal::parse("50").value(), "t", "gold"};
+    EXPECT_EQ(decide_event(e, duplicate, true).kind, EventDecision::Kind::Accept);
+    const auto d = decide_event(e, duplicate, false);
+    EXPECT_EQ(d.kind, EventDecision::Kind::Conflict);
+    EXPECT_NE(d.error_message.find("never sent before"), std::string::npos);
+}
+
+// Issue 14: units that may be billed already are never re-queued.
+TEST(Dispatch, ExpiredForAnEventAzureMayHoldLeavesItUnresolved) {
+    const OutboxEvent e = event(1, "2026-01-01T09:00:00Z", EventState::Sending, 50);
+    EXPECT_EQ(decide_event(e, result(UsageEventStatus::Expired), true).kind, EventDecision::Kind::Unresolve);
+    EXPECT_EQ(decide_event(e, result(UsageEventStatus::Expired), false).kind, EventDecision::Kind::Expire);
+}
+
+TEST(Dispatch, ARefusedBatchIsSplitUntilTheCauseIsAlone) {
+    OutboxEvent a = event(1, "2026-01-01T09:00:00Z", EventState::Planned);
+    OutboxEvent b = event(2, "2026-01-01T09:00:00Z", EventState::Planned);
+    const std::vector<const OutboxEvent*> both = {&a, &b};
+    EXPECT_EQ(on_refusal(both), RefusalAction::Split);
+    EXPECT_EQ(on_refusal(std::vector<const OutboxEvent*>{&a}), RefusalAction::Reject);
+    a.maybe_sent = true;  // an earlier request may have recorded it: never changed
+    EXPECT_EQ(on_refusal(std::vector<const OutboxEvent*>{&a}), RefusalAction::KeepInFlight);
+    b.state = EventState::Sending;  // left Sending by a crash during a send
+    EXPECT_EQ(on_refusal(std::vector<const OutboxEvent*>{&b}), RefusalAction::KeepInFlight);
+}
+
+TEST(Dispatch, ARefusalKeepsAzuresErrorCodeMessageAndTargets) {
+    const auto [code, message] = refusal_error(
+        400, R"({"message":"One or more errors have occurred.","target":"usageEventRequest",)"
+             R"("details":[{"message":"The resourceId is required.","target":"ResourceId","code":"BadArgument"}],)"
+             R"("code":"BadArgument"})");
+    EXPECT_EQ(code, "BadArgument");
+    EXPECT_NE(message.find("One or more errors have occurred."), std::string::npos);
+    EXPECT_NE(message.find("The resourceId is required."), std::string::npos);
+    EXPECT_NE(message.find("ResourceId"), std::string::npos);
+    const auto [bare_code, bare_message] = refusal_error(404, "<html>not found</html>");
+    EXPECT_EQ(bare_code, "HTTP404");
+    EXPECT_NE(bare_message.find("404"), std::string::npos);
 }
 
 TEST(Dispatch, RequeuedUnitsStartFromTheRightHour) {

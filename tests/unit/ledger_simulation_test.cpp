@@ -1,8 +1,10 @@
 // Randomized end-to-end run of the pure core with a fixed seed: bills and
 // recalculations arrive, the clock advances, the scheduler slots, batches and
-// sends to a fake Azure that loses answers, refuses connections, rejects
-// unknown resources and expires old events. After every step and after a
-// final drain, the invariants of SPEC §4 must hold.
+// sends to a fake Azure that loses answers, answers 5xx after processing,
+// throttles with Retry-After, refuses whole batches because of one event,
+// refuses connections, rejects unknown resources, expires old events and
+// holds other senders' usage. After every step and after a final drain, the
+// invariants of SPEC §4 must hold.
 #include "support/fake_azure_ledger.hpp"
 #include "support/memory_ledger.hpp"
 
@@ -82,6 +84,9 @@ public:
 
     int sends() const { return sends_; }
     int lost_answers() const { return lost_answers_; }
+    int refusals() const { return refusals_; }
+    int throttles() const { return throttles_; }
+    int foreign_lookalikes() const { return foreign_lookalikes_; }
 
 private:
     static constexpr int kBills = 12;
@@ -90,7 +95,7 @@ private:
 
     std::vector<UsageTarget> random_targets(const std::string& bill) {
         std::vector<UsageTarget> targets;
-        const std::vector<std::string> resources = {"sub-a", "sub-b", "sub-c", "sub-bad"};
+        const std::vector<std::string> resources = {"sub-a", "sub-b", "sub-c", "sub-bad", "sub-poison"};
         const std::string resource = resources[std::hash<std::string>{}(bill) % resources.size()];
         for (const std::string integration : {"int-1", "int-2"}) {
             for (const std::string dimension : {"compute", "storage"}) {
@@ -132,6 +137,7 @@ private:
 
     void fix_resources_and_retry() {
         azure_.unknown_resources.clear();
+        azure_.poison_resources.clear();
         for (auto& e : ledger_.events) {
             if (e.state == EventState::Rejected) ledger_.settle(e.id, EventState::Requeued, now_, policy_);
         }
@@ -139,6 +145,20 @@ private:
 
     void tick(bool faults) {
         azure_.unknown_resources = faults ? std::set<std::string>{"sub-bad"} : std::set<std::string>{};
+        azure_.poison_resources = faults ? std::set<std::string>{"sub-poison"} : std::set<std::string>{};
+        if (faults && rng_() % 6 == 0) {
+            // Another sender reports exactly our quantity in a slot we chose
+            // but never sent: its Duplicate must not be taken for ours.
+            for (const auto& e : ledger_.events) {
+                if (e.state == EventState::Planned && !e.maybe_sent) {
+                    if (azure_.occupy_foreign(slot_of(e.request), e.request.quantity)) {
+                        ++foreign_lookalikes_;
+                        lookalike_slots_.insert(slot_of(e.request));
+                    }
+                    break;
+                }
+            }
+        }
         if (faults && rng_() % 4 == 0) {
             const std::vector<std::string> resources = {"sub-a", "sub-b", "sub-c"};
             azure_.occupy_foreign(SlotKey{resources[rng_() % 3], rng_() % 2 ? "compute" : "storage",
@@ -166,7 +186,13 @@ private:
     }
 
     void send(const std::vector<std::int64_t>& batch, bool faults) {
-        const auto fault = faults ? rng_() % 10 : 9;
+        const auto fault = faults ? rng_() % 12 : 11;
+        for (auto id : batch) {  // Retry-After holds: no call for these events before it
+            const auto until = throttled_until_.find(id);
+            if (until != throttled_until_.end()) {
+                ASSERT_GE(now_, until->second) << "event " << id << " sent before Retry-After";
+            }
+        }
         if (fault == 0) {  // connection refused: certainly not sent
             for (auto id : batch) {
                 OutboxEvent& e = ledger_.event(id);
@@ -175,25 +201,68 @@ private:
             }
             return;
         }
+        if (fault == 3) {  // 429 with Retry-After: nothing recorded
+            ++throttles_;
+            const Duration retry_after = minutes{static_cast<int>(rng_() % 40)};
+            for (auto id : batch) {
+                OutboxEvent& e = ledger_.event(id);
+                e.attempts++;
+                e.next_attempt_at = next_attempt_at(e.attempts, retry_after, now_, rng_());
+                throttled_until_[id] = now_ + retry_after;
+            }
+            return;
+        }
+        std::map<std::int64_t, bool> held_before;
         std::set<SlotKey> in_batch;
         for (auto id : batch) {  // stored as Sending before the call, as the daemon does
             OutboxEvent& e = ledger_.event(id);
             ASSERT_TRUE(in_batch.insert(slot_of(e.request)).second) << "two events for one slot in a batch";
             ASSERT_GT(e.request.quantity, 0);
             ASSERT_LE(e.request.effective_start_time, now_);
+            held_before[id] = may_be_at_azure(e);
+            if (e.state == EventState::Sending) e.maybe_sent = true;  // as the store's mark_sending
             e.state = EventState::Sending;
             e.attempts++;
+            if (!held_before[id]) sent_quantity_[id] = e.request.quantity;  // until now it could still change
+        }
+        if (azure_.refuses_batch(batch_requests(batch))) {
+            // A whole-batch 400 because of one event: nothing recorded.
+            ++refusals_;
+            std::vector<const OutboxEvent*> events;
+            for (auto id : batch) {
+                OutboxEvent& e = ledger_.event(id);
+                e.state = e.maybe_sent ? EventState::Sending : EventState::Planned;  // record_not_sent
+                events.push_back(&e);
+            }
+            switch (on_refusal(events)) {
+                case RefusalAction::Split: {
+                    const auto middle = batch.begin() + static_cast<std::ptrdiff_t>(batch.size() / 2);
+                    send(std::vector<std::int64_t>(batch.begin(), middle), faults);
+                    send(std::vector<std::int64_t>(middle, batch.end()), faults);
+                    return;
+                }
+                case RefusalAction::Reject: ledger_.settle(batch.front(), EventState::Rejected, now_, policy_); return;
+                case RefusalAction::KeepInFlight: {
+                    OutboxEvent& e = ledger_.event(batch.front());
+                    e.next_attempt_at = next_attempt_at(e.attempts, std::nullopt, now_, rng_());
+                    return;
+                }
+            }
         }
         for (auto id : batch) {
             OutboxEvent& e = ledger_.event(id);
             ++sends_;
             const UsageEventResult result = azure_.receive(e.request, now_);
-            if (fault == 1) {  // Azure processed it, the answer was lost
+            // Azure processed it; the answer was lost, or a gateway's 5xx. (Not
+            // for a look-alike's slot: a Duplicate of our quantity after our
+            // own unanswered send cannot be told apart from it, by anyone.)
+            if ((fault == 1 || fault == 2) && !lookalike_slots_.contains(slot_of(e.request))) {
                 ++lost_answers_;
+                e.maybe_sent = true;
                 e.next_attempt_at = next_attempt_at(e.attempts, std::nullopt, now_, rng_());
                 continue;
             }
-            const EventDecision d = decide_event(e, result);
+            const EventDecision d = decide_event(e, result, held_before[id]);
             switch (d.kind) {
                 case EventDecision::Kind::Accept:
                     e.state = EventState::Accepted;
@@ -202,8 +271,15 @@ private:
                 case EventDecision::Kind::Conflict: ledger_.settle(e.id, EventState::Conflict, now_, policy_); break;
                 case EventDecision::Kind::Expire: ledger_.settle(e.id, EventState::Expired, now_, policy_); break;
                 case EventDecision::Kind::Reject: ledger_.settle(e.id, EventState::Rejected, now_, policy_); break;
+                case EventDecision::Kind::Unresolve: ledger_.settle(e.id, EventState::Unresolved, now_, policy_); break;
             }
         }
+    }
+
+    std::vector<UsageEventRequest> batch_requests(const std::vector<std::int64_t>& batch) {
+        std::vector<UsageEventRequest> requests;
+        for (auto id : batch) requests.push_back(ledger_.event(id).request);
+        return requests;
     }
 
     void check_invariants() {
@@ -230,8 +306,14 @@ private:
             if (e.state != EventState::Cancelled) {
                 ASSERT_GT(e.request.quantity, 0);
             }
+            if (e.maybe_sent || e.state == EventState::Accepted || e.state == EventState::Unresolved) {
+                // What Azure may hold is never changed (issue 14).
+                ASSERT_EQ(e.request.quantity, sent_quantity_.at(e.id)) << "event " << e.id << " changed after a send";
+            }
             if (e.state == EventState::Accepted) {
                 ASSERT_TRUE(accepted_slots.insert(slot_of(e.request)).second) << "slot accepted twice";
+                ASSERT_FALSE(azure_.foreign.contains(slot_of(e.request)))
+                    << "event " << e.id << ": another sender's event taken for ours, last action " << last_action_;
                 ASSERT_EQ(azure_.accepted.at(slot_of(e.request)), e.request.quantity);
             }
         }
@@ -275,6 +357,12 @@ private:
     int last_action_ = -1;
     int sends_ = 0;
     int lost_answers_ = 0;
+    int refusals_ = 0;
+    int throttles_ = 0;
+    int foreign_lookalikes_ = 0;
+    std::map<std::int64_t, Instant> throttled_until_;
+    std::set<SlotKey> lookalike_slots_;
+    std::map<std::int64_t, std::int64_t> sent_quantity_;  // each event's quantity at its first send
 };
 
 TEST(LedgerSimulation, HourCloseConservesUnitsUnderFaults) {
@@ -285,6 +373,9 @@ TEST(LedgerSimulation, HourCloseConservesUnitsUnderFaults) {
         if (::testing::Test::HasFatalFailure()) return;
         EXPECT_GT(sim.sends(), 100);
         EXPECT_GT(sim.lost_answers(), 5);
+        EXPECT_GT(sim.refusals(), 5);
+        EXPECT_GT(sim.throttles(), 5);
+        EXPECT_GT(sim.foreign_lookalikes(), 0);
     }
 }
 
@@ -298,6 +389,7 @@ TEST(LedgerSimulation, EagerConservesUnitsUnderFaults) {
         sim.run(1500);
         if (::testing::Test::HasFatalFailure()) return;
         EXPECT_GT(sim.sends(), 100);
+        EXPECT_GT(sim.refusals(), 5);
     }
 }
 

@@ -36,6 +36,7 @@ struct EventDecision {
         Conflict,  // slot taken with another quantity: state Conflict, units re-queued from the next hour
         Expire,    // state Expired, units re-queued in a current slot
         Reject,    // state Rejected, units kept for a retry after the mapping is fixed
+        Unresolve, // Expired, but an earlier send may have been recorded: state Unresolved, units stay in flight
     };
     Kind kind = Kind::Reject;
     std::string usage_event_id;
@@ -43,7 +44,32 @@ struct EventDecision {
     std::string error_code;
     std::string error_message;
 };
-EventDecision decide_event(const OutboxEvent& event, const UsageEventResult& result);
+// Whether an event, as loaded before a send, may already be at Azure: an
+// earlier request carrying it went unanswered, or one was written before a
+// crash (a stored Sending state is only ever left behind by those).
+bool may_be_at_azure(const OutboxEvent& event);
+
+// `may_hold`: Azure may hold this event from an earlier request
+// (event.maybe_sent, or an earlier attempt of the same call went unanswered).
+// Only then is a Duplicate of exactly our quantity our own event (accepted),
+// and only then does Expired leave the event Unresolved instead of
+// re-queueing its units: they may be billed already.
+EventDecision decide_event(const OutboxEvent& event, const UsageEventResult& result, bool may_hold);
+
+// A batch Azure refused as a whole (a 4xx, nothing of it recorded) must not
+// hold back the events that are not the cause (SPEC §4 "batch isolation"):
+// it is split in halves, sent again, until the cause is alone.
+enum class RefusalAction {
+    Split,         // more than one event: send each half on its own
+    Reject,        // alone, never possibly recorded: Rejected with Azure's error
+    KeepInFlight,  // alone, but an earlier request may have been recorded: never changed, retried later
+};
+RefusalAction on_refusal(std::span<const OutboxEvent* const> batch);
+
+// Azure's error for a whole-request refusal ({"code","message","target",
+// "details":[...]}) as the code and message stored on a rejected event;
+// the HTTP status when the body says nothing.
+std::pair<std::string, std::string> refusal_error(int http_status, std::string_view body);
 
 // Pending entries that carry a superseded event's units again.
 // Conflict: from the hour after the slot; Expired: from the current hour;

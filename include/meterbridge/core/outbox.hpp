@@ -45,6 +45,10 @@ struct OutboxEvent {
     EventState state = EventState::Planned;
     std::vector<EventShare> shares;
     int attempts = 0;
+    // A request carrying it was written to Azure and got no per-event answer
+    // (SPEC §4 "What Azure may hold"): Azure may hold it, so it is re-sent
+    // unchanged, and Azure's Duplicate of our quantity is our own event.
+    bool maybe_sent = false;
     Instant next_attempt_at;
     std::string usage_event_id;  // Accepted
     std::string message_time;    // Accepted

@@ -169,3 +169,27 @@ std::string envelope(const std::string& event_name, const std::string& bill) {
 }
 
 }  // namespace meterbridge::testing
+
+namespace meterbridge::testing {
+
+void DaemonProcess::add_sandbox_fault(const std::string& fault_json) {
+    net::HttpRequestSpec spec;
+    spec.method = "POST";
+    spec.url = sandbox_url_ + "/_sandbox/faults";
+    spec.headers.set("Content-Type", "application/json");
+    spec.body = fault_json;
+    const auto answer = http_->send(spec);
+    ASSERT_TRUE(answer) << answer.error().message;
+    ASSERT_LT(answer->status, 300) << answer->body;
+}
+
+void DaemonProcess::clear_sandbox_faults() {
+    net::HttpRequestSpec spec;
+    spec.method = "DELETE";
+    spec.url = sandbox_url_ + "/_sandbox/faults";
+    const auto answer = http_->send(spec);
+    ASSERT_TRUE(answer) << answer.error().message;
+    ASSERT_LT(answer->status, 300) << answer->body;
+}
+
+}  // namespace meterbridge::testing

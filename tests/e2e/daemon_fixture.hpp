@@ -54,6 +54,10 @@ public:
 
     // Units Azure accepted per (resourceId, dimension), from the sandbox.
     std::vector<Json> sandbox_events();
+    // Queues a fault in the in-process sandbox (POST /_sandbox/faults, docs/sandbox.md),
+    // or clears them all; fails the test if the sandbox says no.
+    void add_sandbox_fault(const std::string& fault_json);
+    void clear_sandbox_faults();
     // Polls until `done` holds or `timeout` passes (then false).
     static bool eventually(const std::function<bool()>& done,
                            std::chrono::milliseconds timeout = std::chrono::seconds(20));

@@ -43,6 +43,20 @@ HttpResponse api_error(int status, std::string_view code, std::string_view messa
     return HttpResponse::json(status, w.done());
 }
 
+// The service's 400 shape (seed 003): a summary, the request it concerns, and
+// one detail naming the field at fault.
+HttpResponse bad_request(int status, std::string_view target, std::string_view code, std::string_view message,
+                         std::string_view detail_target) {
+    ObjectWriter detail;
+    detail.str("message", message).str("target", detail_target).str("code", code);
+    ObjectWriter w;
+    w.str("message", "One or more errors have occurred.")
+        .str("target", target)
+        .raw("details", "[" + detail.done() + "]")
+        .str("code", "BadArgument");
+    return HttpResponse::json(status, w.done());
+}
+
 HttpResponse forbidden() {
     return api_error(403, "Forbidden",
                      "The authorization token isn't provided, is invalid or expired, or was issued for another "
@@ -365,36 +379,44 @@ SandboxCore::Verdict SandboxCore::judge_event(const Json& event, Instant now) {
 HttpResponse SandboxCore::usage_event(const HttpRequest& request, Instant now) {
     auto body = parse_exact_json(request.body);
     if (!body || !body->is_object()) {
-        return api_error(400, "BadArgument", "The request body is not a JSON object.", "usageEventRequest");
+        return bad_request(400, "usageEventRequest", "BadArgument", "The request body is not a JSON object.",
+                           "usageEventRequest");
     }
     std::lock_guard lock(mutex_);
+    if (auto rejected = rejected_by_fault({&*body}, false)) return *rejected;
     const Verdict verdict = judge_event(*body, now);
     if (verdict.status == "Accepted") {
         if (auto saved = save(); !saved) return api_error(500, "InternalServerError", saved.error().message);
         return HttpResponse::json(200, verdict.json);
     }
     if (verdict.status == "Duplicate") return HttpResponse::json(409, conflict_error_json(*verdict.accepted));
-    ObjectWriter detail;
-    detail.str("message", verdict.message).str("target", verdict.target).str("code", verdict.status);
-    ObjectWriter w;
-    w.str("message", "One or more errors have occurred.")
-        .str("target", "usageEventRequest")
-        .raw("details", "[" + detail.done() + "]")
-        .str("code", "BadArgument");
-    return HttpResponse::json(400, w.done());
+    return bad_request(400, "usageEventRequest", verdict.status, verdict.message, verdict.target);
 }
 
 HttpResponse SandboxCore::batch_usage_event(const HttpRequest& request, Instant now) {
     auto body = parse_exact_json(request.body);
     if (!body || !body->is_object() || !body->contains("request") || !(*body)["request"].is_array()) {
-        return api_error(400, "BadArgument", "The request body must be an object with a 'request' array.", "request");
+        return bad_request(400, "batchUsageEventRequest", "BadArgument",
+                           "The request body must be an object with a 'request' array.", "request");
     }
     const Json& list = (*body)["request"];
-    if (list.empty()) return api_error(400, "BadArgument", "The batch contained no usage events.", "request");
+    if (list.empty()) {
+        return bad_request(400, "batchUsageEventRequest", "BadArgument", "The request must hold at least one usage event.",
+                           "request");
+    }
     if (list.size() > 25) {
-        return api_error(400, "BadArgument", "The batch contained more than 25 usage events.", "request");
+        // The service's own words (MicrosoftDocs/azure-docs#41420), typos and all; no details.
+        return api_error(400, "BadArgument",
+                         "Batch events request payload count is more than 25. Please check you request body and retry "
+                         "with count less than 25.",
+                         "batchUsageEventRequest");
     }
     std::lock_guard lock(mutex_);
+    {
+        std::vector<const Json*> events;
+        for (const auto& event : list) events.push_back(&event);
+        if (auto rejected = rejected_by_fault(events, true)) return *rejected;
+    }
     std::string results;
     bool accepted_any = false;
     for (const auto& event : list) {
@@ -485,10 +507,32 @@ HttpResponse SandboxCore::usage_events(const HttpRequest& request, Instant now) 
     return HttpResponse::json(200, out);
 }
 
+std::optional<HttpResponse> SandboxCore::rejected_by_fault(const std::vector<const Json*>& events, bool batch) {
+    for (auto it = faults_.begin(); it != faults_.end(); ++it) {
+        if (it->kind != FaultKind::RejectBatchWith) continue;
+        for (std::size_t i = 0; i < events.size(); ++i) {
+            const Echo echo = echo_of(*events[i]);
+            if (!net::iequals(echo.resource_id, it->resource_id)) continue;
+            if (!it->dimension.empty() && echo.dimension != it->dimension) continue;
+            const Fault fault = *it;
+            if (!fault.until_cleared && --it->count <= 0) faults_.erase(it);
+            HttpResponse response =
+                fault.status == 403
+                    ? forbidden()
+                    : bad_request(fault.status, batch ? "batchUsageEventRequest" : "usageEventRequest", "BadArgument",
+                                  "The value '" + echo.resource_id + "' is not valid for ResourceId.",
+                                  batch ? "request[" + std::to_string(i) + "].resourceId" : std::string("resourceId"));
+            if (fault.retry_after_s) response.headers.set("Retry-After", std::to_string(*fault.retry_after_s));
+            return response;
+        }
+    }
+    return std::nullopt;
+}
+
 std::optional<Fault> SandboxCore::take_fault(std::string_view path) {
     std::lock_guard lock(mutex_);
     for (auto it = faults_.begin(); it != faults_.end(); ++it) {
-        if (!path.starts_with(it->path_prefix)) continue;
+        if (it->kind == FaultKind::RejectBatchWith || !path.starts_with(it->path_prefix)) continue;
         Fault fault = *it;
         if (--it->count <= 0) faults_.erase(it);
         return fault;

@@ -249,6 +249,83 @@ TEST_F(SandboxRules, ResetAndDropResponseFaultsCutTheConnection) {
     EXPECT_EQ(sandbox->core().events().size(), 1U);  // recorded, answer lost
 }
 
+TEST_F(SandboxRules, ProcessedThenStatusRecordsTheCallAndAnswersLikeAGateway) {
+    const std::string bearer = token();
+    add_fault(R"({"kind":"processed_then_status","status":502,"count":1,"retry_after_s":7})");
+    const auto answer = batch({event("2026-01-01T10:00:00Z", "3")}, bearer);
+    EXPECT_EQ(answer.status, 502);
+    EXPECT_EQ(answer.headers.get("retry-after"), "7");
+    EXPECT_NE(answer.body.find("502 Bad Gateway"), std::string::npos) << answer.body;
+    EXPECT_EQ(answer.body.find("usageEventId"), std::string::npos);  // the real answer is lost
+    ASSERT_EQ(sandbox->core().events().size(), 1U);  // Azure holds it although the client was told 502
+    EXPECT_EQ(sandbox->core().events()[0].quantity.to_string(), "3");
+
+    // The rules still apply under the fault: a smaller re-send of the slot records nothing.
+    add_fault(R"({"kind":"processed_then_status","status":504})");
+    EXPECT_EQ(batch({event("2026-01-01T10:00:00Z", "1")}, bearer).status, 504);
+    EXPECT_EQ(sandbox->core().events().size(), 1U);
+    const auto again = batch_results({event("2026-01-01T10:00:00Z", "1")});
+    EXPECT_EQ(again["result"][0]["status"], "Duplicate");
+    EXPECT_EQ(again["result"][0]["error"]["additionalInfo"]["acceptedMessage"]["quantity"], 3.0);
+
+    // The single-event API too.
+    add_fault(R"({"kind":"processed_then_status","status":502,"path":"/api/usageEvent"})");
+    auto single = client.send(post_json(api("/api/usageEvent?api-version=2018-08-31"), event("2026-01-01T09:00:00Z", "2"), bearer));
+    ASSERT_TRUE(single.ok());
+    EXPECT_EQ(single->status, 502);
+    EXPECT_EQ(sandbox->core().events().size(), 2U);
+    EXPECT_EQ(client.send(post_json(api("/_sandbox/faults"), R"({"kind":"processed_then_status","status":99})"))->status, 400);
+}
+
+TEST_F(SandboxRules, RejectBatchWithAnswersEveryBatchHoldingTheEvent400UntilCleared) {
+    const std::string bearer = token();
+    const std::string bad = "99999999-aaaa-3333-4444-555555555555";
+    add_fault(R"({"kind":"reject_batch_with","resource_id":"99999999-AAAA-3333-4444-555555555555"})");
+    // A batch without the event is processed, and the fault stays queued for later batches.
+    EXPECT_EQ(batch_results({event("2026-01-01T10:00:00Z", "1", "dim1")})["result"][0]["status"], "Accepted");
+    for (int i = 0; i < 3; ++i) {
+        const auto answer = batch({event("2026-01-01T10:00:00Z", "2", "dim2"), event("2026-01-01T10:00:00Z", "1", "dim1", bad)},
+                                  bearer);
+        ASSERT_EQ(answer.status, 400) << answer.body;
+        const auto body = json::parse(answer.body);
+        EXPECT_EQ(body["code"], "BadArgument");
+        EXPECT_EQ(body["message"], "One or more errors have occurred.");
+        EXPECT_EQ(body["target"], "batchUsageEventRequest");
+        ASSERT_EQ(body["details"].size(), 1U);
+        EXPECT_EQ(body["details"][0]["code"], "BadArgument");
+        EXPECT_EQ(body["details"][0]["target"], "request[1].resourceId");
+        EXPECT_FALSE(body["details"][0]["message"].get<std::string>().empty());
+    }
+    EXPECT_EQ(sandbox->core().events().size(), 1U);  // nothing of the rejected batches
+    auto single = client.send(post_json(api("/api/usageEvent?api-version=2018-08-31"), event("2026-01-01T10:00:00Z", "1", "dim1", bad), bearer));
+    ASSERT_EQ(single->status, 400);
+    EXPECT_EQ(json::parse(single->body)["target"], "usageEventRequest");
+    EXPECT_EQ(json::parse(single->body)["details"][0]["target"], "resourceId");
+    EXPECT_EQ(sandbox->core().events().size(), 1U);
+
+    EXPECT_EQ(client.send(net::HttpRequestSpec{"DELETE", api("/_sandbox/faults"), {}, {}, {}})->status, 200);
+    const auto after = batch_results({event("2026-01-01T10:00:00Z", "2", "dim2"), event("2026-01-01T10:00:00Z", "1", "dim1", bad)});
+    EXPECT_EQ(after["result"][0]["status"], "Accepted");
+    EXPECT_EQ(after["result"][1]["status"], "Accepted");
+}
+
+TEST_F(SandboxRules, RejectBatchWithHonoursDimensionStatusAndCountAndLetsOtherFaultsThrough) {
+    const std::string bearer = token();
+    add_fault(std::string(R"({"kind":"reject_batch_with","resource_id":")") + kResource +
+              R"(","dimension":"dim2","status":404,"count":1})");
+    add_fault(R"({"kind":"status","status":503})");
+    // The status fault queued behind it still answers the next call.
+    EXPECT_EQ(batch({event("2026-01-01T10:00:00Z", "1", "dim2")}, bearer).status, 503);
+    EXPECT_EQ(batch({event("2026-01-01T10:00:00Z", "1", "dim1")}, bearer).status, 200);  // other dimension
+    EXPECT_EQ(batch({event("2026-01-01T10:00:00Z", "1", "dim2")}, bearer).status, 404);
+    EXPECT_EQ(batch({event("2026-01-01T10:00:00Z", "1", "dim2")}, bearer).status, 200);  // count used up
+    EXPECT_EQ(sandbox->core().queued_faults(), 0U);
+    EXPECT_EQ(client.send(post_json(api("/_sandbox/faults"), R"({"kind":"reject_batch_with"})"))->status, 400);
+    const auto bad_status = client.send(post_json(api("/_sandbox/faults"), R"({"kind":"reject_batch_with","resource_id":"x","status":200})"));
+    EXPECT_EQ(bad_status->status, 400);
+    EXPECT_NE(bad_status->body.find("status"), std::string::npos);
+}
+
 TEST_F(SandboxRules, DelayFaultsAnswerLate) {
     add_fault(R"({"kind":"delay_ms","delay_ms":300})");
     const std::string bearer = token();

@@ -177,8 +177,12 @@ void Sandbox::handle(HttpRequest request, net::Responder respond) {
     const auto fault = core_->take_fault(request.path);
     if (!fault) return respond(core_->handle(request, clock_.now()));
     switch (fault->kind) {
-        case FaultKind::Status:
-            return respond(fault_status(*fault));
+        case FaultKind::Status: {
+            // The service's own refusal (429 throttling, 500...), so its headers are there.
+            auto response = fault_status(*fault);
+            if (request.path.starts_with("/api/")) echo_request_ids(request, response);
+            return respond(std::move(response));
+        }
         case FaultKind::Reset:
             return respond(HttpResponse::reset());
         case FaultKind::DropResponse:

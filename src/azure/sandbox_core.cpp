@@ -57,6 +57,16 @@ HttpResponse bad_request(int status, std::string_view target, std::string_view c
     return HttpResponse::json(status, w.done());
 }
 
+// The shape of ASP.NET API versioning, which answers for the service when the
+// api-version is missing or unknown: {"error":{"code","message","innerError"}}.
+HttpResponse version_error(std::string_view code, std::string_view message) {
+    ObjectWriter error;
+    error.str("code", code).str("message", message).raw("innerError", "null");
+    ObjectWriter w;
+    w.raw("error", error.done());
+    return HttpResponse::json(400, w.done());
+}
+
 HttpResponse forbidden() {
     return api_error(403, "Forbidden",
                      "The authorization token isn't provided, is invalid or expired, or was issued for another "
@@ -151,6 +161,13 @@ Result<Instant> parse_date_param(std::string_view text) {
 
 }  // namespace
 
+void echo_request_ids(const HttpRequest& request, HttpResponse& response) {
+    for (const char* name : {"x-ms-requestid", "x-ms-correlationid"}) {
+        const auto sent = request.headers.get(name);
+        response.headers.set(name, sent && !sent->empty() ? *sent : random_guid());
+    }
+}
+
 std::string azure_time(Instant instant) {
     std::string text = format_iso8601(instant, true);
     text.insert(text.size() - 1, "0000");
@@ -188,18 +205,33 @@ HttpResponse SandboxCore::handle(const HttpRequest& request, Instant now) {
             std::lock_guard lock(mutex_);
             ++api_requests_;
         }
-        const bool get = path == "/api/usageEvents";
-        if (request.method != (get ? "GET" : "POST")) {
-            return api_error(405, "MethodNotAllowed", std::string("use ") + (get ? "GET" : "POST"));
-        }
-        if (auto denied = check_bearer(request, now)) return *denied;
-        if (!request.query_param("api-version")) {
-            return api_error(400, "BadArgument", "The api-version query parameter is required.", "api-version");
-        }
-        if (get) return usage_events(request, now);
-        return path == "/api/usageEvent" ? usage_event(request, now) : batch_usage_event(request, now);
+        HttpResponse response = api(request, now);
+        echo_request_ids(request, response);
+        return response;
     }
     return api_error(404, "NotFound", "no such endpoint: " + path);
+}
+
+HttpResponse SandboxCore::api(const HttpRequest& request, Instant now) {
+    const std::string& path = request.path;
+    const bool get = path == "/api/usageEvents";
+    if (request.method != (get ? "GET" : "POST")) {
+        return api_error(405, "MethodNotAllowed", std::string("use ") + (get ? "GET" : "POST"));
+    }
+    // The version is checked when the route is chosen, before authorization,
+    // so a wrong one is a 400 whatever the token.
+    const auto version = request.query_param("api-version");
+    if (!version || version->empty()) {
+        return version_error("ApiVersionUnspecified", "An API version is required, but was not specified.");
+    }
+    if (*version != kMeteringApiVersion) {
+        return version_error("UnsupportedApiVersion", "The HTTP resource that matches the request URI '" +
+                                                          request.target + "' does not support the API version '" +
+                                                          *version + "'.");
+    }
+    if (auto denied = check_bearer(request, now)) return *denied;
+    if (get) return usage_events(request, now);
+    return path == "/api/usageEvent" ? usage_event(request, now) : batch_usage_event(request, now);
 }
 
 HttpResponse SandboxCore::token(const HttpRequest& request, bool v2, Instant now) {
@@ -339,6 +371,10 @@ SandboxCore::Verdict SandboxCore::judge_event(const Json& event, Instant now) {
         });
         if (sub == catalog.subscriptions.end()) {
             return reject("ResourceNotFound", "The usage resource provided is invalid.", "ResourceId");
+        }
+        if (sub->status != "Subscribed") {
+            return reject("ResourceNotActive", "SaaS subscription is not in Subscribed status (it is " + sub->status + ").",
+                          "ResourceId");
         }
         if (sub->plan_id != echo.plan_id) {
             return reject("ResourceNotFound", "The resource is not subscribed to plan '" + echo.plan_id + "'.",

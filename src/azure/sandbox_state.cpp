@@ -66,6 +66,16 @@ Result<SandboxCatalog> SandboxCatalog::parse(std::string_view json) {
             if (sub.resource_id.empty() || sub.plan_id.empty()) {
                 return make_error("invalid_catalog", where + " needs resourceId and planId", where);
             }
+            if (s.contains("status")) {
+                sub.status = string_member(s, "status");
+                if (sub.status != "Subscribed" && sub.status != "Suspended" && sub.status != "Unsubscribed" &&
+                    sub.status != "PendingFulfillmentStart") {
+                    return make_error("invalid_catalog",
+                                      where + ".status must be Subscribed, Suspended, Unsubscribed or "
+                                              "PendingFulfillmentStart",
+                                      where + ".status");
+                }
+            }
             catalog.subscriptions.push_back(std::move(sub));
         }
     }

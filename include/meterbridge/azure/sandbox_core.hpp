@@ -27,6 +27,9 @@ struct CatalogSubscription {
     std::string plan_id;
     std::string azure_subscription_id;
     std::string offer_id;
+    // SaaS subscription status: Subscribed, or Suspended / Unsubscribed /
+    // PendingFulfillmentStart, whose events are ResourceNotActive.
+    std::string status = "Subscribed";
 };
 struct CatalogPlan {
     std::string plan_id;
@@ -36,7 +39,7 @@ struct SandboxCatalog {
     std::vector<CatalogSubscription> subscriptions;
     std::vector<CatalogPlan> plans;
 
-    // {"subscriptions":[{"resourceId","planId","azureSubscriptionId"?,"offerId"?}],
+    // {"subscriptions":[{"resourceId","planId","azureSubscriptionId"?,"offerId"?,"status"?}],
     //  "plans":[{"planId","dimensions":["..."]}]}
     static Result<SandboxCatalog> parse(std::string_view json);
 };
@@ -57,6 +60,13 @@ struct AcceptedEvent {
 // {"usageEventId","resourceId","planId","dimension","quantity","effectiveStartTime","messageTime"}:
 // the shape of GET /_sandbox/events entries and of the state file.
 std::string accepted_event_json(const AcceptedEvent& event);
+
+// The metering API's kept version (the only one the sandbox serves).
+inline constexpr std::string_view kMeteringApiVersion = "2018-08-31";
+
+// Sets x-ms-requestid and x-ms-correlationid on an /api/ answer: the request's
+// own, or new GUIDs when it sent none (as the service does, seed 003).
+void echo_request_ids(const net::HttpRequest& request, net::HttpResponse& response);
 
 // Azure's way of writing times: 7 fractional digits ("2020-01-12T13:19:35.3458658Z").
 std::string azure_time(Instant instant);
@@ -129,6 +139,7 @@ private:
 
     net::HttpResponse token(const net::HttpRequest& request, bool v2, Instant now);
     std::optional<net::HttpResponse> check_bearer(const net::HttpRequest& request, Instant now) const;
+    net::HttpResponse api(const net::HttpRequest& request, Instant now);
     net::HttpResponse usage_event(const net::HttpRequest& request, Instant now);
     net::HttpResponse batch_usage_event(const net::HttpRequest& request, Instant now);
     net::HttpResponse usage_events(const net::HttpRequest& request, Instant now) const;

@@ -36,6 +36,25 @@ HttpResponse fault_status(const Fault& fault) {
     return response;
 }
 
+// What a gateway in front of the service (Azure Application Gateway here)
+// sends when it gives up on the answer: HTML, none of the service's headers.
+HttpResponse gateway_status(const Fault& fault) {
+    std::string reason = "Error";
+    if (fault.status == 500) reason = "Internal Server Error";
+    if (fault.status == 502) reason = "Bad Gateway";
+    if (fault.status == 503) reason = "Service Temporarily Unavailable";
+    if (fault.status == 504) reason = "Gateway Time-out";
+    const std::string title = std::to_string(fault.status) + " " + reason;
+    HttpResponse response;
+    response.status = fault.status;
+    response.headers.set("Content-Type", "text/html");
+    response.body = "<html>\r\n<head><title>" + title + "</title></head>\r\n<body>\r\n<center><h1>" + title +
+                    "</h1></center>\r\n<hr><center>Microsoft-Azure-Application-Gateway/v2</center>\r\n</body>\r\n"
+                    "</html>\r\n";
+    if (fault.retry_after_s) response.headers.set("Retry-After", std::to_string(*fault.retry_after_s));
+    return response;
+}
+
 }  // namespace
 
 SandboxClock::SandboxClock(const Clock* base) : base_(base) {}
@@ -158,13 +177,23 @@ void Sandbox::handle(HttpRequest request, net::Responder respond) {
     const auto fault = core_->take_fault(request.path);
     if (!fault) return respond(core_->handle(request, clock_.now()));
     switch (fault->kind) {
-        case FaultKind::Status:
-            return respond(fault_status(*fault));
+        case FaultKind::Status: {
+            // The service's own refusal (429 throttling, 500...), so its headers are there.
+            auto response = fault_status(*fault);
+            if (request.path.starts_with("/api/")) echo_request_ids(request, response);
+            return respond(std::move(response));
+        }
         case FaultKind::Reset:
             return respond(HttpResponse::reset());
         case FaultKind::DropResponse:
             core_->handle(request, clock_.now());  // recorded, answer lost
             return respond(HttpResponse::reset());
+        case FaultKind::ProcessedThenStatus:
+            core_->handle(request, clock_.now());  // recorded, answer replaced
+            return respond(gateway_status(*fault));
+        case FaultKind::RejectBatchWith:
+            break;  // never taken: the core applies it
+
         case FaultKind::Delay: {
             auto response = core_->handle(request, clock_.now());
             if (delayer_) {
@@ -173,6 +202,7 @@ void Sandbox::handle(HttpRequest request, net::Responder respond) {
             return;
         }
     }
+    respond(core_->handle(request, clock_.now()));
 }
 
 HttpResponse Sandbox::control(const HttpRequest& request) {

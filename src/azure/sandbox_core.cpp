@@ -43,6 +43,30 @@ HttpResponse api_error(int status, std::string_view code, std::string_view messa
     return HttpResponse::json(status, w.done());
 }
 
+// The service's 400 shape (seed 003): a summary, the request it concerns, and
+// one detail naming the field at fault.
+HttpResponse bad_request(int status, std::string_view target, std::string_view code, std::string_view message,
+                         std::string_view detail_target) {
+    ObjectWriter detail;
+    detail.str("message", message).str("target", detail_target).str("code", code);
+    ObjectWriter w;
+    w.str("message", "One or more errors have occurred.")
+        .str("target", target)
+        .raw("details", "[" + detail.done() + "]")
+        .str("code", "BadArgument");
+    return HttpResponse::json(status, w.done());
+}
+
+// The shape of ASP.NET API versioning, which answers for the service when the
+// api-version is missing or unknown: {"error":{"code","message","innerError"}}.
+HttpResponse version_error(std::string_view code, std::string_view message) {
+    ObjectWriter error;
+    error.str("code", code).str("message", message).raw("innerError", "null");
+    ObjectWriter w;
+    w.raw("error", error.done());
+    return HttpResponse::json(400, w.done());
+}
+
 HttpResponse forbidden() {
     return api_error(403, "Forbidden",
                      "The authorization token isn't provided, is invalid or expired, or was issued for another "
@@ -137,6 +161,13 @@ Result<Instant> parse_date_param(std::string_view text) {
 
 }  // namespace
 
+void echo_request_ids(const HttpRequest& request, HttpResponse& response) {
+    for (const char* name : {"x-ms-requestid", "x-ms-correlationid"}) {
+        const auto sent = request.headers.get(name);
+        response.headers.set(name, sent && !sent->empty() ? *sent : random_guid());
+    }
+}
+
 std::string azure_time(Instant instant) {
     std::string text = format_iso8601(instant, true);
     text.insert(text.size() - 1, "0000");
@@ -174,18 +205,33 @@ HttpResponse SandboxCore::handle(const HttpRequest& request, Instant now) {
             std::lock_guard lock(mutex_);
             ++api_requests_;
         }
-        const bool get = path == "/api/usageEvents";
-        if (request.method != (get ? "GET" : "POST")) {
-            return api_error(405, "MethodNotAllowed", std::string("use ") + (get ? "GET" : "POST"));
-        }
-        if (auto denied = check_bearer(request, now)) return *denied;
-        if (!request.query_param("api-version")) {
-            return api_error(400, "BadArgument", "The api-version query parameter is required.", "api-version");
-        }
-        if (get) return usage_events(request, now);
-        return path == "/api/usageEvent" ? usage_event(request, now) : batch_usage_event(request, now);
+        HttpResponse response = api(request, now);
+        echo_request_ids(request, response);
+        return response;
     }
     return api_error(404, "NotFound", "no such endpoint: " + path);
+}
+
+HttpResponse SandboxCore::api(const HttpRequest& request, Instant now) {
+    const std::string& path = request.path;
+    const bool get = path == "/api/usageEvents";
+    if (request.method != (get ? "GET" : "POST")) {
+        return api_error(405, "MethodNotAllowed", std::string("use ") + (get ? "GET" : "POST"));
+    }
+    // The version is checked when the route is chosen, before authorization,
+    // so a wrong one is a 400 whatever the token.
+    const auto version = request.query_param("api-version");
+    if (!version || version->empty()) {
+        return version_error("ApiVersionUnspecified", "An API version is required, but was not specified.");
+    }
+    if (*version != kMeteringApiVersion) {
+        return version_error("UnsupportedApiVersion", "The HTTP resource that matches the request URI '" +
+                                                          request.target + "' does not support the API version '" +
+                                                          *version + "'.");
+    }
+    if (auto denied = check_bearer(request, now)) return *denied;
+    if (get) return usage_events(request, now);
+    return path == "/api/usageEvent" ? usage_event(request, now) : batch_usage_event(request, now);
 }
 
 HttpResponse SandboxCore::token(const HttpRequest& request, bool v2, Instant now) {
@@ -326,6 +372,10 @@ SandboxCore::Verdict SandboxCore::judge_event(const Json& event, Instant now) {
         if (sub == catalog.subscriptions.end()) {
             return reject("ResourceNotFound", "The usage resource provided is invalid.", "ResourceId");
         }
+        if (sub->status != "Subscribed") {
+            return reject("ResourceNotActive", "SaaS subscription is not in Subscribed status (it is " + sub->status + ").",
+                          "ResourceId");
+        }
         if (sub->plan_id != echo.plan_id) {
             return reject("ResourceNotFound", "The resource is not subscribed to plan '" + echo.plan_id + "'.",
                           "PlanId");
@@ -365,36 +415,44 @@ SandboxCore::Verdict SandboxCore::judge_event(const Json& event, Instant now) {
 HttpResponse SandboxCore::usage_event(const HttpRequest& request, Instant now) {
     auto body = parse_exact_json(request.body);
     if (!body || !body->is_object()) {
-        return api_error(400, "BadArgument", "The request body is not a JSON object.", "usageEventRequest");
+        return bad_request(400, "usageEventRequest", "BadArgument", "The request body is not a JSON object.",
+                           "usageEventRequest");
     }
     std::lock_guard lock(mutex_);
+    if (auto rejected = rejected_by_fault({&*body}, false)) return *rejected;
     const Verdict verdict = judge_event(*body, now);
     if (verdict.status == "Accepted") {
         if (auto saved = save(); !saved) return api_error(500, "InternalServerError", saved.error().message);
         return HttpResponse::json(200, verdict.json);
     }
     if (verdict.status == "Duplicate") return HttpResponse::json(409, conflict_error_json(*verdict.accepted));
-    ObjectWriter detail;
-    detail.str("message", verdict.message).str("target", verdict.target).str("code", verdict.status);
-    ObjectWriter w;
-    w.str("message", "One or more errors have occurred.")
-        .str("target", "usageEventRequest")
-        .raw("details", "[" + detail.done() + "]")
-        .str("code", "BadArgument");
-    return HttpResponse::json(400, w.done());
+    return bad_request(400, "usageEventRequest", verdict.status, verdict.message, verdict.target);
 }
 
 HttpResponse SandboxCore::batch_usage_event(const HttpRequest& request, Instant now) {
     auto body = parse_exact_json(request.body);
     if (!body || !body->is_object() || !body->contains("request") || !(*body)["request"].is_array()) {
-        return api_error(400, "BadArgument", "The request body must be an object with a 'request' array.", "request");
+        return bad_request(400, "batchUsageEventRequest", "BadArgument",
+                           "The request body must be an object with a 'request' array.", "request");
     }
     const Json& list = (*body)["request"];
-    if (list.empty()) return api_error(400, "BadArgument", "The batch contained no usage events.", "request");
+    if (list.empty()) {
+        return bad_request(400, "batchUsageEventRequest", "BadArgument", "The request must hold at least one usage event.",
+                           "request");
+    }
     if (list.size() > 25) {
-        return api_error(400, "BadArgument", "The batch contained more than 25 usage events.", "request");
+        // The service's own words (MicrosoftDocs/azure-docs#41420), typos and all; no details.
+        return api_error(400, "BadArgument",
+                         "Batch events request payload count is more than 25. Please check you request body and retry "
+                         "with count less than 25.",
+                         "batchUsageEventRequest");
     }
     std::lock_guard lock(mutex_);
+    {
+        std::vector<const Json*> events;
+        for (const auto& event : list) events.push_back(&event);
+        if (auto rejected = rejected_by_fault(events, true)) return *rejected;
+    }
     std::string results;
     bool accepted_any = false;
     for (const auto& event : list) {
@@ -485,10 +543,32 @@ HttpResponse SandboxCore::usage_events(const HttpRequest& request, Instant now) 
     return HttpResponse::json(200, out);
 }
 
+std::optional<HttpResponse> SandboxCore::rejected_by_fault(const std::vector<const Json*>& events, bool batch) {
+    for (auto it = faults_.begin(); it != faults_.end(); ++it) {
+        if (it->kind != FaultKind::RejectBatchWith) continue;
+        for (std::size_t i = 0; i < events.size(); ++i) {
+            const Echo echo = echo_of(*events[i]);
+            if (!net::iequals(echo.resource_id, it->resource_id)) continue;
+            if (!it->dimension.empty() && echo.dimension != it->dimension) continue;
+            const Fault fault = *it;
+            if (!fault.until_cleared && --it->count <= 0) faults_.erase(it);
+            HttpResponse response =
+                fault.status == 403
+                    ? forbidden()
+                    : bad_request(fault.status, batch ? "batchUsageEventRequest" : "usageEventRequest", "BadArgument",
+                                  "The value '" + echo.resource_id + "' is not valid for ResourceId.",
+                                  batch ? "request[" + std::to_string(i) + "].resourceId" : std::string("resourceId"));
+            if (fault.retry_after_s) response.headers.set("Retry-After", std::to_string(*fault.retry_after_s));
+            return response;
+        }
+    }
+    return std::nullopt;
+}
+
 std::optional<Fault> SandboxCore::take_fault(std::string_view path) {
     std::lock_guard lock(mutex_);
     for (auto it = faults_.begin(); it != faults_.end(); ++it) {
-        if (!path.starts_with(it->path_prefix)) continue;
+        if (it->kind == FaultKind::RejectBatchWith || !path.starts_with(it->path_prefix)) continue;
         Fault fault = *it;
         if (--it->count <= 0) faults_.erase(it);
         return fault;

@@ -66,6 +66,16 @@ Result<SandboxCatalog> SandboxCatalog::parse(std::string_view json) {
             if (sub.resource_id.empty() || sub.plan_id.empty()) {
                 return make_error("invalid_catalog", where + " needs resourceId and planId", where);
             }
+            if (s.contains("status")) {
+                sub.status = string_member(s, "status");
+                if (sub.status != "Subscribed" && sub.status != "Suspended" && sub.status != "Unsubscribed" &&
+                    sub.status != "PendingFulfillmentStart") {
+                    return make_error("invalid_catalog",
+                                      where + ".status must be Subscribed, Suspended, Unsubscribed or "
+                                              "PendingFulfillmentStart",
+                                      where + ".status");
+                }
+            }
             catalog.subscriptions.push_back(std::move(sub));
         }
     }
@@ -109,10 +119,17 @@ Result<Fault> Fault::parse(std::string_view json) {
         fault.kind = FaultKind::Reset;
     } else if (kind == "drop_response") {
         fault.kind = FaultKind::DropResponse;
+    } else if (kind == "processed_then_status") {
+        fault.kind = FaultKind::ProcessedThenStatus;
+    } else if (kind == "reject_batch_with") {
+        fault.kind = FaultKind::RejectBatchWith;
     } else {
-        return make_error("invalid_fault", "kind must be status, delay_ms, reset or drop_response", "kind");
+        return make_error("invalid_fault",
+                          "kind must be status, delay_ms, reset, drop_response, processed_then_status or "
+                          "reject_batch_with", "kind");
     }
-    const auto status = integer("status", 503);
+    const bool reject = fault.kind == FaultKind::RejectBatchWith;
+    const auto status = integer("status", reject ? 400 : 503);
     const auto count = integer("count", 1);
     const auto delay = integer("delay_ms", 0);
     if (!status || !count || !delay) {
@@ -132,6 +149,19 @@ Result<Fault> Fault::parse(std::string_view json) {
     if (const auto path = string_member(*root, "path"); !path.empty()) fault.path_prefix = path;
     if (fault.kind == FaultKind::Delay && fault.delay.count() == 0) {
         return make_error("invalid_fault", "a delay fault needs delay_ms", "delay_ms");
+    }
+    if (reject) {
+        fault.resource_id = string_member(*root, "resource_id");
+        fault.dimension = string_member(*root, "dimension");
+        if (fault.resource_id.empty()) {
+            return make_error("invalid_fault", "reject_batch_with needs a resource_id", "resource_id");
+        }
+        // It models the service refusing a whole request: a 4xx. A 5xx after
+        // processing is processed_then_status.
+        if (fault.status < 400 || fault.status > 499) {
+            return make_error("invalid_fault", "reject_batch_with needs a 4xx status", "status");
+        }
+        fault.until_cleared = !root->contains("count");
     }
     return fault;
 }

@@ -74,6 +74,7 @@ EventDecision decide_event(const OutboxEvent& event, const UsageEventResult& res
         case UsageEventStatus::Error:
         case UsageEventStatus::ResourceNotFound:
         case UsageEventStatus::ResourceNotAuthorized:
+        case UsageEventStatus::ResourceNotActive:
         case UsageEventStatus::InvalidDimension:
         case UsageEventStatus::InvalidQuantity:
         case UsageEventStatus::BadArgument:

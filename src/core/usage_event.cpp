@@ -6,13 +6,14 @@
 namespace meterbridge {
 namespace {
 
-constexpr std::array<std::pair<UsageEventStatus, std::string_view>, 9> kStatusNames = {{
+constexpr std::array<std::pair<UsageEventStatus, std::string_view>, 10> kStatusNames = {{
     {UsageEventStatus::Accepted, "Accepted"},
     {UsageEventStatus::Expired, "Expired"},
     {UsageEventStatus::Duplicate, "Duplicate"},
     {UsageEventStatus::Error, "Error"},
     {UsageEventStatus::ResourceNotFound, "ResourceNotFound"},
     {UsageEventStatus::ResourceNotAuthorized, "ResourceNotAuthorized"},
+    {UsageEventStatus::ResourceNotActive, "ResourceNotActive"},
     {UsageEventStatus::InvalidDimension, "InvalidDimension"},
     {UsageEventStatus::InvalidQuantity, "InvalidQuantity"},
     {UsageEventStatus::BadArgument, "BadArgument"},

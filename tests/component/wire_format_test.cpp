@@ -57,7 +57,7 @@ TEST(WireFormat, DecodesTheSeedBatchAnswerExactly) {
 
 TEST(WireFormat, DecodesEveryStatusWordAndKeepsUnknownOnes) {
     for (const char* word : {"Accepted", "Expired", "Duplicate", "Error", "ResourceNotFound", "ResourceNotAuthorized",
-                             "InvalidDimension", "InvalidQuantity", "BadArgument", "SomethingNew"}) {
+                             "ResourceNotActive", "InvalidDimension", "InvalidQuantity", "BadArgument", "SomethingNew"}) {
         const std::string body = std::string(R"({"count":1,"result":[{"status":")") + word +
                                  R"(","resourceId":"r","quantity":0.29,"dimension":"d","effectiveStartTime":"2026-01-01T09:00:00Z","planId":"p","error":{"code":"X","message":"m"}}]})";
         auto results = decode_batch_response(body);
@@ -98,6 +98,11 @@ TEST(WireFormat, DecodesTheSingleEventAnswers) {
     auto expired = decode_usage_event_response(400, R"({"message":"x","details":[{"message":"old","target":"EffectiveStartTime","code":"Expired"}],"code":"BadArgument"})");
     ASSERT_TRUE(expired.ok());
     EXPECT_EQ(expired->status, UsageEventStatus::Expired);
+
+    auto inactive = decode_usage_event_response(400, R"({"message":"x","target":"usageEventRequest","details":[{"message":"not Subscribed","target":"ResourceId","code":"ResourceNotActive"}],"code":"BadArgument"})");
+    ASSERT_TRUE(inactive.ok());
+    EXPECT_EQ(inactive->status, UsageEventStatus::ResourceNotActive);
+    EXPECT_EQ(inactive->status_text, "ResourceNotActive");
 
     EXPECT_FALSE(decode_usage_event_response(403, "").ok());
     EXPECT_FALSE(decode_usage_event_response(409, R"({"code":"Conflict"})").ok());

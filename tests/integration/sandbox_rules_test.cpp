@@ -193,6 +193,116 @@ TEST_F(SandboxRules, TheCatalogGivesResourceNotFoundAndInvalidDimension) {
     EXPECT_EQ(body["result"][3]["status"], "ResourceNotFound");
 }
 
+TEST_F(SandboxRules, ConflictsCarryTheOriginallyAcceptedEventNotTheNewRequest) {
+    const auto url = api("/api/usageEvent?api-version=2018-08-31");
+    const std::string bearer = token();
+    auto first = client.send(post_json(url, event("2026-01-01T10:05:00Z", "3"), bearer));
+    ASSERT_EQ(first->status, 200);
+    const auto accepted = json::parse(first->body);
+    sandbox->clock().set(testing::at("2026-01-01T10:50:00Z"));
+    auto again = client.send(post_json(url, event("2026-01-01T10:25:00Z", "4"), bearer));
+    ASSERT_EQ(again->status, 409);
+    const auto conflict = json::parse(again->body);
+    EXPECT_EQ(conflict["message"], "This usage event already exist.");
+    const auto& held = conflict["additionalInfo"]["acceptedMessage"];
+    EXPECT_EQ(held["usageEventId"], accepted["usageEventId"]);
+    EXPECT_EQ(held["status"], "Duplicate");
+    EXPECT_EQ(held["quantity"], 3.0);
+    EXPECT_EQ(held["messageTime"], accepted["messageTime"]);  // when it was accepted, not now
+    EXPECT_EQ(held["effectiveStartTime"], "2026-01-01T10:05:00Z");
+    EXPECT_EQ(held["planId"], "plan1");
+
+    const auto batch_answer = batch_results({event("2026-01-01T10:40:00Z", "9")});
+    const auto& entry = batch_answer["result"][0];
+    EXPECT_EQ(entry["status"], "Duplicate");
+    EXPECT_EQ(entry["quantity"], 9.0);  // the entry echoes the request ...
+    const auto& original = entry["error"]["additionalInfo"]["acceptedMessage"];
+    EXPECT_EQ(original["quantity"], 3.0);  // ... the acceptedMessage is the event Azure holds
+    EXPECT_EQ(original["messageTime"], accepted["messageTime"]);
+    EXPECT_EQ(original["effectiveStartTime"], "2026-01-01T10:05:00Z");
+}
+
+TEST_F(SandboxRules, RequestAndCorrelationIdsAreEchoedOrGenerated) {
+    const std::string bearer = token();
+    auto spec = post_json(api("/api/batchUsageEvent?api-version=2018-08-31"), R"({"request":[)" + event("2026-01-01T10:00:00Z") + "]}", bearer);
+    spec.headers.set("x-ms-requestid", "req-1");
+    spec.headers.set("x-ms-correlationid", "corr-1");
+    auto answer = client.send(spec);
+    ASSERT_EQ(answer->status, 200);
+    EXPECT_EQ(answer->headers.get("x-ms-requestid"), "req-1");
+    EXPECT_EQ(answer->headers.get("x-ms-correlationid"), "corr-1");
+
+    const auto generated = batch({event("2026-01-01T09:00:00Z")}, bearer);
+    const auto request_id = generated.headers.get("x-ms-requestid");
+    ASSERT_TRUE(request_id.has_value());
+    EXPECT_EQ(request_id->size(), 36U);  // a GUID
+    ASSERT_TRUE(generated.headers.get("x-ms-correlationid").has_value());
+    EXPECT_NE(generated.headers.get("x-ms-correlationid"), request_id);
+
+    // Errors and the service's own throttling carry them too.
+    spec.headers.set("Authorization", "Bearer nope");
+    EXPECT_EQ(client.send(spec)->headers.get("x-ms-requestid"), "req-1");
+    auto unversioned = client.send(post_json(api("/api/usageEvent"), event("2026-01-01T10:00:00Z"), bearer));
+    EXPECT_TRUE(unversioned->headers.get("x-ms-correlationid").has_value());
+    auto listing = client.send(get(api("/api/usageEvents?api-version=2018-08-31&usageStartDate=2026-01-01"), bearer));
+    EXPECT_TRUE(listing->headers.get("x-ms-requestid").has_value());
+    add_fault(R"({"kind":"status","status":429,"retry_after_s":1})");
+    spec.headers.set("Authorization", "Bearer " + bearer);
+    EXPECT_EQ(client.send(spec)->headers.get("x-ms-requestid"), "req-1");
+}
+
+TEST_F(SandboxRules, TheApiVersionMustBe20180831) {
+    const std::string bearer = token();
+    const std::string body = R"({"request":[)" + event("2026-01-01T10:00:00Z") + "]}";
+    auto missing = client.send(post_json(api("/api/batchUsageEvent"), body, bearer));
+    ASSERT_EQ(missing->status, 400);
+    EXPECT_EQ(json::parse(missing->body)["error"]["code"], "ApiVersionUnspecified");
+    auto wrong = client.send(post_json(api("/api/batchUsageEvent?api-version=2019-01-01"), body, bearer));
+    ASSERT_EQ(wrong->status, 400);
+    const auto error = json::parse(wrong->body)["error"];
+    EXPECT_EQ(error["code"], "UnsupportedApiVersion");
+    EXPECT_NE(error["message"].get<std::string>().find("'2019-01-01'"), std::string::npos);
+    EXPECT_EQ(client.send(post_json(api("/api/usageEvent?api-version=2018-08-30"), event("2026-01-01T10:00:00Z"), bearer))->status, 400);
+    EXPECT_EQ(client.send(get(api("/api/usageEvents?api-version=1.0&usageStartDate=2026-01-01"), bearer))->status, 400);
+    EXPECT_TRUE(sandbox->core().events().empty());
+    EXPECT_EQ(client.send(post_json(api("/api/batchUsageEvent?api-version=2018-08-31"), body, bearer))->status, 200);
+}
+
+TEST_F(SandboxRules, ForbiddenHasTheServiceBody) {
+    for (const std::string& bearer : {std::string(), std::string("not-a-token")}) {
+        const auto answer = batch({event("2026-01-01T10:00:00Z")}, bearer);
+        ASSERT_EQ(answer.status, 403);
+        const auto body = json::parse(answer.body);
+        EXPECT_EQ(body["code"], "Forbidden");
+        EXPECT_FALSE(body["message"].get<std::string>().empty());
+    }
+}
+
+TEST_F(SandboxRules, ASubscriptionThatIsNotActiveGivesResourceNotActive) {
+    SandboxOptions options;
+    auto catalog = SandboxCatalog::parse(
+        R"({"subscriptions":[{"resourceId":"11111111-2222-3333-4444-555555555555","planId":"plan1"},
+                             {"resourceId":"22222222-2222-3333-4444-555555555555","planId":"plan1","status":"Suspended"},
+                             {"resourceId":"33333333-2222-3333-4444-555555555555","planId":"plan1","status":"Unsubscribed"}],
+            "plans":[{"planId":"plan1","dimensions":["dim1"]}]})");
+    ASSERT_TRUE(catalog.ok()) << catalog.error().message;
+    options.core.catalog = *catalog;
+    start(options);
+    const auto body = batch_results({event("2026-01-01T10:00:00Z", "1", "dim1"),
+                                     event("2026-01-01T10:00:00Z", "1", "dim1", "22222222-2222-3333-4444-555555555555"),
+                                     event("2026-01-01T10:00:00Z", "1", "dim1", "33333333-2222-3333-4444-555555555555")});
+    EXPECT_EQ(body["result"][0]["status"], "Accepted");
+    EXPECT_EQ(body["result"][1]["status"], "ResourceNotActive");
+    EXPECT_EQ(body["result"][1]["error"]["code"], "ResourceNotActive");
+    EXPECT_EQ(body["result"][2]["status"], "ResourceNotActive");
+    EXPECT_EQ(sandbox->core().events().size(), 1U);
+    auto single = client.send(post_json(api("/api/usageEvent?api-version=2018-08-31"),
+                                        event("2026-01-01T10:00:00Z", "1", "dim1", "22222222-2222-3333-4444-555555555555"), token()));
+    ASSERT_EQ(single->status, 400);
+    EXPECT_EQ(json::parse(single->body)["details"][0]["code"], "ResourceNotActive");
+    EXPECT_FALSE(SandboxCatalog::parse(R"({"subscriptions":[{"resourceId":"r","planId":"p","status":"Paused"}]})").ok());
+}
+
 TEST_F(SandboxRules, UsageEventsAggregatesPerDayWithFilters) {
     sandbox->clock().set(testing::at("2026-01-02T02:30:00Z"));
     batch_results({event("2026-01-01T09:00:00Z", "2", "dim1"), event("2026-01-01T10:00:00Z", "3.5", "dim1"),
@@ -247,6 +357,83 @@ TEST_F(SandboxRules, ResetAndDropResponseFaultsCutTheConnection) {
     ASSERT_FALSE(dropped.ok());
     EXPECT_EQ(dropped.error().code, net::kOutcomeUnknown);
     EXPECT_EQ(sandbox->core().events().size(), 1U);  // recorded, answer lost
+}
+
+TEST_F(SandboxRules, ProcessedThenStatusRecordsTheCallAndAnswersLikeAGateway) {
+    const std::string bearer = token();
+    add_fault(R"({"kind":"processed_then_status","status":502,"count":1,"retry_after_s":7})");
+    const auto answer = batch({event("2026-01-01T10:00:00Z", "3")}, bearer);
+    EXPECT_EQ(answer.status, 502);
+    EXPECT_EQ(answer.headers.get("retry-after"), "7");
+    EXPECT_NE(answer.body.find("502 Bad Gateway"), std::string::npos) << answer.body;
+    EXPECT_EQ(answer.body.find("usageEventId"), std::string::npos);  // the real answer is lost
+    ASSERT_EQ(sandbox->core().events().size(), 1U);  // Azure holds it although the client was told 502
+    EXPECT_EQ(sandbox->core().events()[0].quantity.to_string(), "3");
+
+    // The rules still apply under the fault: a smaller re-send of the slot records nothing.
+    add_fault(R"({"kind":"processed_then_status","status":504})");
+    EXPECT_EQ(batch({event("2026-01-01T10:00:00Z", "1")}, bearer).status, 504);
+    EXPECT_EQ(sandbox->core().events().size(), 1U);
+    const auto again = batch_results({event("2026-01-01T10:00:00Z", "1")});
+    EXPECT_EQ(again["result"][0]["status"], "Duplicate");
+    EXPECT_EQ(again["result"][0]["error"]["additionalInfo"]["acceptedMessage"]["quantity"], 3.0);
+
+    // The single-event API too.
+    add_fault(R"({"kind":"processed_then_status","status":502,"path":"/api/usageEvent"})");
+    auto single = client.send(post_json(api("/api/usageEvent?api-version=2018-08-31"), event("2026-01-01T09:00:00Z", "2"), bearer));
+    ASSERT_TRUE(single.ok());
+    EXPECT_EQ(single->status, 502);
+    EXPECT_EQ(sandbox->core().events().size(), 2U);
+    EXPECT_EQ(client.send(post_json(api("/_sandbox/faults"), R"({"kind":"processed_then_status","status":99})"))->status, 400);
+}
+
+TEST_F(SandboxRules, RejectBatchWithAnswersEveryBatchHoldingTheEvent400UntilCleared) {
+    const std::string bearer = token();
+    const std::string bad = "99999999-aaaa-3333-4444-555555555555";
+    add_fault(R"({"kind":"reject_batch_with","resource_id":"99999999-AAAA-3333-4444-555555555555"})");
+    // A batch without the event is processed, and the fault stays queued for later batches.
+    EXPECT_EQ(batch_results({event("2026-01-01T10:00:00Z", "1", "dim1")})["result"][0]["status"], "Accepted");
+    for (int i = 0; i < 3; ++i) {
+        const auto answer = batch({event("2026-01-01T10:00:00Z", "2", "dim2"), event("2026-01-01T10:00:00Z", "1", "dim1", bad)},
+                                  bearer);
+        ASSERT_EQ(answer.status, 400) << answer.body;
+        const auto body = json::parse(answer.body);
+        EXPECT_EQ(body["code"], "BadArgument");
+        EXPECT_EQ(body["message"], "One or more errors have occurred.");
+        EXPECT_EQ(body["target"], "batchUsageEventRequest");
+        ASSERT_EQ(body["details"].size(), 1U);
+        EXPECT_EQ(body["details"][0]["code"], "BadArgument");
+        EXPECT_EQ(body["details"][0]["target"], "request[1].resourceId");
+        EXPECT_FALSE(body["details"][0]["message"].get<std::string>().empty());
+    }
+    EXPECT_EQ(sandbox->core().events().size(), 1U);  // nothing of the rejected batches
+    auto single = client.send(post_json(api("/api/usageEvent?api-version=2018-08-31"), event("2026-01-01T10:00:00Z", "1", "dim1", bad), bearer));
+    ASSERT_EQ(single->status, 400);
+    EXPECT_EQ(json::parse(single->body)["target"], "usageEventRequest");
+    EXPECT_EQ(json::parse(single->body)["details"][0]["target"], "resourceId");
+    EXPECT_EQ(sandbox->core().events().size(), 1U);
+
+    EXPECT_EQ(client.send(net::HttpRequestSpec{"DELETE", api("/_sandbox/faults"), {}, {}, {}})->status, 200);
+    const auto after = batch_results({event("2026-01-01T10:00:00Z", "2", "dim2"), event("2026-01-01T10:00:00Z", "1", "dim1", bad)});
+    EXPECT_EQ(after["result"][0]["status"], "Accepted");
+    EXPECT_EQ(after["result"][1]["status"], "Accepted");
+}
+
+TEST_F(SandboxRules, RejectBatchWithHonoursDimensionStatusAndCountAndLetsOtherFaultsThrough) {
+    const std::string bearer = token();
+    add_fault(std::string(R"({"kind":"reject_batch_with","resource_id":")") + kResource +
+              R"(","dimension":"dim2","status":404,"count":1})");
+    add_fault(R"({"kind":"status","status":503})");
+    // The status fault queued behind it still answers the next call.
+    EXPECT_EQ(batch({event("2026-01-01T10:00:00Z", "1", "dim2")}, bearer).status, 503);
+    EXPECT_EQ(batch({event("2026-01-01T10:00:00Z", "1", "dim1")}, bearer).status, 200);  // other dimension
+    EXPECT_EQ(batch({event("2026-01-01T10:00:00Z", "1", "dim2")}, bearer).status, 404);
+    EXPECT_EQ(batch({event("2026-01-01T10:00:00Z", "1", "dim2")}, bearer).status, 200);  // count used up
+    EXPECT_EQ(sandbox->core().queued_faults(), 0U);
+    EXPECT_EQ(client.send(post_json(api("/_sandbox/faults"), R"({"kind":"reject_batch_with"})"))->status, 400);
+    const auto bad_status = client.send(post_json(api("/_sandbox/faults"), R"({"kind":"reject_batch_with","resource_id":"x","status":200})"));
+    EXPECT_EQ(bad_status->status, 400);
+    EXPECT_NE(bad_status->body.find("status"), std::string::npos);
 }
 
 TEST_F(SandboxRules, DelayFaultsAnswerLate) {

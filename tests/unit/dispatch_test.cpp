@@ -75,6 +75,7 @@ TEST(Dispatch, EachAzureStatusHasItsDecision) {
 
     EXPECT_EQ(decide_event(e, result(UsageEventStatus::Expired), false).kind, EventDecision::Kind::Expire);
     for (auto status : {UsageEventStatus::ResourceNotFound, UsageEventStatus::ResourceNotAuthorized,
+                        UsageEventStatus::ResourceNotActive,
                         UsageEventStatus::InvalidDimension, UsageEventStatus::InvalidQuantity,
                         UsageEventStatus::BadArgument, UsageEventStatus::Error, UsageEventStatus::Unrecognized}) {
         const auto r = decide_event(e, result(status), false);

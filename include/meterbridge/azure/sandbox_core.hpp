@@ -27,6 +27,9 @@ struct CatalogSubscription {
     std::string plan_id;
     std::string azure_subscription_id;
     std::string offer_id;
+    // SaaS subscription status: Subscribed, or Suspended / Unsubscribed /
+    // PendingFulfillmentStart, whose events are ResourceNotActive.
+    std::string status = "Subscribed";
 };
 struct CatalogPlan {
     std::string plan_id;
@@ -36,7 +39,7 @@ struct SandboxCatalog {
     std::vector<CatalogSubscription> subscriptions;
     std::vector<CatalogPlan> plans;
 
-    // {"subscriptions":[{"resourceId","planId","azureSubscriptionId"?,"offerId"?}],
+    // {"subscriptions":[{"resourceId","planId","azureSubscriptionId"?,"offerId"?,"status"?}],
     //  "plans":[{"planId","dimensions":["..."]}]}
     static Result<SandboxCatalog> parse(std::string_view json);
 };
@@ -58,14 +61,23 @@ struct AcceptedEvent {
 // the shape of GET /_sandbox/events entries and of the state file.
 std::string accepted_event_json(const AcceptedEvent& event);
 
+// The metering API's kept version (the only one the sandbox serves).
+inline constexpr std::string_view kMeteringApiVersion = "2018-08-31";
+
+// Sets x-ms-requestid and x-ms-correlationid on an /api/ answer: the request's
+// own, or new GUIDs when it sent none (as the service does, seed 003).
+void echo_request_ids(const net::HttpRequest& request, net::HttpResponse& response);
+
 // Azure's way of writing times: 7 fractional digits ("2020-01-12T13:19:35.3458658Z").
 std::string azure_time(Instant instant);
 
 enum class FaultKind {
-    Status,        // answer `status` (with Retry-After if given), do nothing else
-    Delay,         // process the request, answer after `delay`
-    Reset,         // reset the connection before processing
-    DropResponse,  // process the request (events recorded), then reset instead of answering
+    Status,               // answer `status` (with Retry-After if given), do nothing else
+    Delay,                // process the request, answer after `delay`
+    Reset,                // reset the connection before processing
+    DropResponse,         // process the request (events recorded), then reset instead of answering
+    ProcessedThenStatus,  // process the request (events recorded), then answer `status` as a gateway would
+    RejectBatchWith,      // a usage POST holding the event named below: whole-request `status`, nothing recorded
 };
 
 struct Fault {
@@ -74,10 +86,15 @@ struct Fault {
     std::optional<int> retry_after_s;
     Duration delay{0};
     int count = 1;                     // the next `count` matching calls
+    bool until_cleared = false;        // RejectBatchWith without "count": `count` is ignored
     std::string path_prefix = "/api/";  // which calls it applies to
+    std::string resource_id;            // RejectBatchWith: matched case-insensitively
+    std::string dimension;              // RejectBatchWith: "" matches every dimension
 
     // {"kind":"status","status":429,"retry_after_s":2,"count":3}
     // {"kind":"delay_ms","delay_ms":1500} {"kind":"reset"} {"kind":"drop_response","count":1,"path":"/api/"}
+    // {"kind":"processed_then_status","status":502,"count":1,"retry_after_s":5}
+    // {"kind":"reject_batch_with","resource_id":"...","dimension":"...","status":400,"count":2}
     static Result<Fault> parse(std::string_view json);
 };
 
@@ -98,6 +115,8 @@ public:
     net::HttpResponse handle(const net::HttpRequest& request, Instant now);
 
     // Removes and returns the fault for this call, if one is queued for its path.
+    // RejectBatchWith faults are never returned: handle() applies them itself,
+    // since whether they match depends on the request's events.
     std::optional<Fault> take_fault(std::string_view path);
     void add_fault(const Fault& fault);
     void clear_faults();
@@ -120,6 +139,7 @@ private:
 
     net::HttpResponse token(const net::HttpRequest& request, bool v2, Instant now);
     std::optional<net::HttpResponse> check_bearer(const net::HttpRequest& request, Instant now) const;
+    net::HttpResponse api(const net::HttpRequest& request, Instant now);
     net::HttpResponse usage_event(const net::HttpRequest& request, Instant now);
     net::HttpResponse batch_usage_event(const net::HttpRequest& request, Instant now);
     net::HttpResponse usage_events(const net::HttpRequest& request, Instant now) const;
@@ -134,6 +154,9 @@ private:
         const AcceptedEvent* accepted = nullptr;  // Accepted or Duplicate: the event Azure holds
     };
     Verdict judge_event(const Json& event, Instant now);
+    // The whole-request answer of a queued RejectBatchWith fault matching one of
+    // `events`, counted as used; nullopt when none matches. Requires mutex_.
+    std::optional<net::HttpResponse> rejected_by_fault(const std::vector<const Json*>& events, bool batch);
     Status save() const;  // requires mutex_
 
     SandboxCoreOptions options_;

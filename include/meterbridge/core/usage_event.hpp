@@ -34,6 +34,7 @@ enum class UsageEventStatus {
     Error,
     ResourceNotFound,
     ResourceNotAuthorized,
+    ResourceNotActive,  // the SaaS subscription is not in Subscribed status
     InvalidDimension,
     InvalidQuantity,
     BadArgument,

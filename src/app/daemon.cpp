@@ -68,12 +68,25 @@ void start_azure(Daemon::Parts& parts) {
     if (azure.mode == AzureMode::Sandbox) {
         azure::SandboxOptions options;
         options.base_clock = &parts.clock;  // PUT /testing/clock moves the sandbox's time too
+        if (azure.sandbox_catalog) {
+            azure::SandboxCatalog catalog;
+            for (const auto& sub : azure.sandbox_catalog->subscriptions) {
+                catalog.subscriptions.push_back(
+                    {sub.resource_id, sub.plan_id, sub.azure_subscription_id, sub.offer_id, sub.status});
+            }
+            for (const auto& plan : azure.sandbox_catalog->plans) catalog.plans.push_back({plan.plan_id, plan.dimensions});
+            options.core.catalog = std::move(catalog);
+        }
         auto sandbox = azure::Sandbox::start(std::move(options));
         if (!sandbox) throw std::runtime_error("cannot start the Azure sandbox: " + sandbox.error().message);
         parts.sandbox = std::move(*sandbox);
         metering.base_url = parts.sandbox->base_url();
         token.token_url = parts.sandbox->token_url(azure.tenant_id, !azure::is_v1_token_url(azure.token_url));
         spdlog::info("azure: built-in sandbox at {}", metering.base_url);
+        if (azure.sandbox_catalog) {
+            spdlog::info("azure: the sandbox knows only azure.sandbox_catalog ({} subscriptions, {} plans)",
+                         azure.sandbox_catalog->subscriptions.size(), azure.sandbox_catalog->plans.size());
+        }
     }
     net::HttpClientOptions http;
     http.read_timeout = std::chrono::seconds{azure.request_timeout_s};

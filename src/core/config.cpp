@@ -4,6 +4,7 @@
 #include "meterbridge/core/config.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <initializer_list>
 #include <limits>
 #include <map>
@@ -391,10 +392,56 @@ OpsConfig parse_ops(const Json* value, const ListenConfig& listen, const SecretS
     return ops;
 }
 
+// The catalog keeps the keys of the sandbox's --catalog file (camelCase, as
+// Azure writes them) so that one can be pasted into the other.
+SandboxCatalogConfig parse_sandbox_catalog(const Json& value, const std::string& path) {
+    const Section section(value, path, {"subscriptions", "plans"});
+    SandboxCatalogConfig catalog;
+    std::map<std::string, std::size_t> plan_at;
+    if (const Json* plans = section.array("plans")) {
+        for (std::size_t i = 0; i < plans->size(); ++i) {
+            const Section plan((*plans)[i], index_key(section.key("plans"), i), {"planId", "dimensions"});
+            SandboxCatalogPlan entry{plan.required_string("planId"), plan.string_list("dimensions")};
+            if (const auto [at, fresh] = plan_at.emplace(entry.plan_id, i); !fresh) {
+                throw ConfigError(plan.key("planId"), "duplicate plan \"" + entry.plan_id + "\" (also " +
+                                                          index_key(section.key("plans"), at->second) + ")");
+            }
+            catalog.plans.push_back(std::move(entry));
+        }
+    }
+    std::map<std::string, std::size_t> resource_at;
+    if (const Json* subscriptions = section.array("subscriptions")) {
+        for (std::size_t i = 0; i < subscriptions->size(); ++i) {
+            const Section sub((*subscriptions)[i], index_key(section.key("subscriptions"), i),
+                              {"resourceId", "planId", "azureSubscriptionId", "offerId", "status"});
+            SandboxCatalogSubscription entry;
+            entry.resource_id = sub.required_string("resourceId");
+            entry.plan_id = sub.required_string("planId");
+            entry.azure_subscription_id = sub.string("azureSubscriptionId", "");
+            entry.offer_id = sub.string("offerId", "");
+            entry.status =
+                sub.choice("status", "Subscribed", {"Subscribed", "Suspended", "Unsubscribed", "PendingFulfillmentStart"});
+            // A plan missing from "plans" would make every event InvalidDimension: a typo, not a test case.
+            if (!plan_at.contains(entry.plan_id)) {
+                throw ConfigError(sub.key("planId"), "\"" + entry.plan_id + "\" is not in " + section.key("plans"));
+            }
+            std::string lowered = entry.resource_id;
+            std::transform(lowered.begin(), lowered.end(), lowered.begin(),
+                           [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+            if (const auto [at, fresh] = resource_at.emplace(lowered, i); !fresh) {
+                throw ConfigError(sub.key("resourceId"), "duplicate resource \"" + entry.resource_id + "\" (also " +
+                                                             index_key(section.key("subscriptions"), at->second) + ")");
+            }
+            catalog.subscriptions.push_back(std::move(entry));
+        }
+    }
+    return catalog;
+}
+
 AzureConfig parse_azure(const Json* value, const SecretSource& secrets, Warnings& warnings) {
     const Section section(value ? *value : empty_object(), "azure",
                           {"mode", "metering_base_url", "token_url", "tenant_id", "client_id", "client_secret",
-                           "api_version", "request_timeout_s"});
+                           "api_version", "request_timeout_s", "sandbox_catalog"});
     AzureConfig azure;
     azure.mode = section.choice("mode", "sandbox", {"sandbox", "live"}) == "live" ? AzureMode::Live : AzureMode::Sandbox;
     const bool live = azure.mode == AzureMode::Live;
@@ -425,6 +472,10 @@ AzureConfig parse_azure(const Json* value, const SecretSource& secrets, Warnings
     }
     azure.api_version = section.string("api_version", azure.api_version);
     azure.request_timeout_s = section.integer("request_timeout_s", azure.request_timeout_s, 1, 600);
+    if (const Json* catalog = section.object("sandbox_catalog")) {
+        if (live) throw ConfigError(section.key("sandbox_catalog"), "is only used when azure.mode is \"sandbox\"");
+        azure.sandbox_catalog = parse_sandbox_catalog(*catalog, section.key("sandbox_catalog"));
+    }
     return azure;
 }
 
@@ -751,7 +802,23 @@ Json config_to_masked_json(const Config& config) {
                     {"client_id", azure.client_id},
                     {"client_secret", secret_json(azure.client_secret)},
                     {"api_version", azure.api_version},
-                    {"request_timeout_s", azure.request_timeout_s}};
+                    {"request_timeout_s", azure.request_timeout_s},
+                    {"sandbox_catalog", nullptr}};
+    if (azure.sandbox_catalog) {
+        Json subscriptions = Json::array();
+        for (const auto& sub : azure.sandbox_catalog->subscriptions) {
+            subscriptions.push_back({{"resourceId", sub.resource_id},
+                                     {"planId", sub.plan_id},
+                                     {"azureSubscriptionId", sub.azure_subscription_id},
+                                     {"offerId", sub.offer_id},
+                                     {"status", sub.status}});
+        }
+        Json plans = Json::array();
+        for (const auto& plan : azure.sandbox_catalog->plans) {
+            plans.push_back({{"planId", plan.plan_id}, {"dimensions", plan.dimensions}});
+        }
+        out["azure"]["sandbox_catalog"] = {{"subscriptions", std::move(subscriptions)}, {"plans", std::move(plans)}};
+    }
     out["scheduler"] = {{"policy", to_string(config.scheduler.policy)},
                         {"flush_delay_s", config.scheduler.flush_delay_s},
                         {"tick_s", config.scheduler.tick_s}};

@@ -154,6 +154,40 @@ TEST_F(DaemonE2E, AnUnmappedProductIsHeldThenSentAfterAMappingAndReprocess) {
     EXPECT_TRUE(reported_is({{"b-held/compute", 100}, {"b-held/analytics", 425}})) << daemon->log();
 }
 
+TEST_F(DaemonE2E, TheConfiguredSandboxCatalogRejectsUnknownResourcesDimensionsAndInactiveOnes) {
+    daemon.reset();
+    Json config = base_config(dir.path());
+    // sub-agg is unknown; the standard plan has no "storage"; sub-bill is suspended.
+    config["azure"]["sandbox_catalog"] = parse_exact_json(R"({
+        "subscriptions":[{"resourceId":"sub-prod","planId":"standard"},
+                         {"resourceId":"sub-bill","planId":"standard","status":"Suspended"}],
+        "plans":[{"planId":"standard","dimensions":["bill_total","compute","api_calls"]}]})").value();
+    start(std::move(config));
+    ASSERT_FALSE(HasFatalFailure());
+    ASSERT_EQ(daemon->post_bill(bill_json("b-cat", 1, "acc-prod",
+                                          {{"USAGE", "1.00", "prod-compute", ""}, {"USAGE", "0.29", "prod-storage", ""}}))
+                  .status,
+              202);
+    ASSERT_EQ(daemon->post_bill(bill_json("b-cat-agg", 1, "acc-agg", {{"USAGE", "0.50", "", "agg-calls"}})).status, 202);
+    ASSERT_EQ(daemon->post_bill(bill_json("b-cat-bill", 1, "acc-bill", {{"USAGE", "0.70", "", ""}})).status, 202);
+    std::map<std::string, std::string> rejected;  // dimension -> errorCode
+    ASSERT_TRUE(DaemonProcess::eventually([&] {
+        rejected.clear();
+        const Json page = daemon->get("/events?status=rejected").json();
+        for (const Json& event : page["data"]) {
+            if (event["state"] == "rejected") {
+                rejected[event["dimension"].get<std::string>()] = event["errorCode"].get<std::string>();
+            }
+        }
+        return rejected.size() == 3;
+    })) << daemon->get("/events").body << daemon->log();
+    EXPECT_EQ(rejected["storage"], "InvalidDimension");
+    EXPECT_EQ(rejected["api_calls"], "ResourceNotFound");
+    EXPECT_EQ(rejected["bill_total"], "ResourceNotActive");
+    EXPECT_TRUE(reported_is({{"b-cat/compute", 100}})) << daemon->log();
+    EXPECT_EQ(azure_totals(), (std::map<std::string, std::int64_t>{{"sub-prod/compute", 100}}));
+}
+
 TEST_F(DaemonE2E, TwoBillsForOneResourceAndDimensionShareTheHourlyRule) {
     ASSERT_EQ(daemon->post_bill(bill_json("b-one", 1, "acc-bill", {{"USAGE", "1.00", "", ""}})).status, 202);
     ASSERT_EQ(daemon->post_bill(bill_json("b-two", 1, "acc-bill", {{"USAGE", "2.00", "", ""}})).status, 202);

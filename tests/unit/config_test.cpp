@@ -99,6 +99,15 @@ TEST(Config, ExampleFileParses) {
     EXPECT_EQ(config.webhook.api_key->value(), "demo-api-key");
     EXPECT_EQ(config.ops.token->value(), "demo-ops-token");
     EXPECT_TRUE(config.warnings.empty()) << config.warnings.front();
+    // The demo's sandbox knows every subscription the mappings name, so that a wrong
+    // dimension is rejected end to end rather than accepted by a lenient fake.
+    ASSERT_TRUE(config.azure.sandbox_catalog.has_value());
+    for (const auto& mapping : config.external_mappings) {
+        if (mapping.external_table != ExternalTable::Subscription) continue;
+        const auto& subs = config.azure.sandbox_catalog->subscriptions;
+        EXPECT_TRUE(std::any_of(subs.begin(), subs.end(), [&](const auto& s) { return s.resource_id == mapping.external_id; }))
+            << mapping.external_id;
+    }
 }
 
 TEST(Config, DefaultsOfEverySection) {
@@ -553,6 +562,55 @@ TEST(Config, TestingClockControlWarns) {
     const Config config = parse(with(R"({"testing":{"clock_control":true}})"));
     EXPECT_TRUE(config.testing.clock_control);
     EXPECT_TRUE(has_warning(config, "testing.clock_control"));
+}
+
+constexpr std::string_view kCatalog = R"({"azure":{"sandbox_catalog":{
+    "subscriptions":[{"resourceId":"11111111-1111-4111-8111-111111111111","planId":"standard","offerId":"o1"},
+                     {"resourceId":"22222222-2222-4222-8222-222222222222","planId":"standard","status":"Suspended"}],
+    "plans":[{"planId":"standard","dimensions":["bill_total","compute"]}]}}})";
+
+TEST(Config, SandboxCatalogIsReadInline) {
+    const Config config = parse(with(kCatalog));
+    ASSERT_TRUE(config.azure.sandbox_catalog.has_value());
+    const auto& catalog = *config.azure.sandbox_catalog;
+    ASSERT_EQ(catalog.subscriptions.size(), 2U);
+    EXPECT_EQ(catalog.subscriptions[0].resource_id, "11111111-1111-4111-8111-111111111111");
+    EXPECT_EQ(catalog.subscriptions[0].plan_id, "standard");
+    EXPECT_EQ(catalog.subscriptions[0].offer_id, "o1");
+    EXPECT_EQ(catalog.subscriptions[0].status, "Subscribed");
+    EXPECT_EQ(catalog.subscriptions[1].status, "Suspended");
+    ASSERT_EQ(catalog.plans.size(), 1U);
+    EXPECT_EQ(catalog.plans[0].dimensions, (std::vector<std::string>{"bill_total", "compute"}));
+    EXPECT_FALSE(parse(kMinimal).azure.sandbox_catalog.has_value());
+    const Json masked = config_to_masked_json(config);
+    EXPECT_EQ(masked["azure"]["sandbox_catalog"]["subscriptions"][1]["status"], "Suspended");
+    EXPECT_TRUE(config_to_masked_json(parse(kMinimal))["azure"]["sandbox_catalog"].is_null());
+}
+
+TEST(Config, SandboxCatalogErrorsNameTheKey) {
+    const std::string sub = R"({"resourceId":"r1","planId":"p"})";
+    const std::string plan = R"({"planId":"p","dimensions":["d"]})";
+    const auto catalog = [](const std::string& subs, const std::string& plans) {
+        return with(R"({"azure":{"sandbox_catalog":{"subscriptions":[)" + subs + R"(],"plans":[)" + plans + "]}}}");
+    };
+    EXPECT_NO_THROW(parse(catalog(sub, plan)));
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {with(R"({"azure":{"sandbox_catalog":"catalog.json"}})"), "azure.sandbox_catalog"},
+        {with(R"({"azure":{"sandbox_catalog":{"subscription":[]}}})"), "azure.sandbox_catalog.subscription"},
+        {catalog(R"({"resourceId":"r1","planId":"p","plan":"x"})", plan), "azure.sandbox_catalog.subscriptions[0].plan"},
+        {catalog(R"({"planId":"p"})", plan), "azure.sandbox_catalog.subscriptions[0].resourceId"},
+        {catalog(R"({"resourceId":"r1"})", plan), "azure.sandbox_catalog.subscriptions[0].planId"},
+        {catalog(R"({"resourceId":"r1","planId":"gold"})", plan), "azure.sandbox_catalog.subscriptions[0].planId"},
+        {catalog(R"({"resourceId":"r1","planId":"p","status":"Paused"})", plan),
+         "azure.sandbox_catalog.subscriptions[0].status"},
+        {catalog(sub + R"(,{"resourceId":"R1","planId":"p"})", plan), "azure.sandbox_catalog.subscriptions[1].resourceId"},
+        {catalog(sub, R"({"planId":"p","dimensions":["d",""]})"), "azure.sandbox_catalog.plans[0].dimensions[1]"},
+        {catalog(sub, R"({"dimensions":["d"]})"), "azure.sandbox_catalog.plans[0].planId"},
+        {catalog(sub, plan + "," + plan), "azure.sandbox_catalog.plans[1].planId"},
+        {with(R"({"azure":{"mode":"live","tenant_id":"t","client_id":"c","client_secret":"env:S","sandbox_catalog":{}}})"),
+         "azure.sandbox_catalog"},
+    };
+    for (const auto& [text, key] : cases) EXPECT_EQ(failure(text).key, key) << text;
 }
 
 TEST(Config, AccountsKeepTheirJsonExactly) {

@@ -108,6 +108,24 @@ struct OpsConfig {
 
 enum class AzureMode { Sandbox, Live };
 
+// azure.sandbox_catalog: which subscriptions, plans and dimensions the
+// in-process sandbox knows (the shape of `meterbridge sandbox --catalog`).
+struct SandboxCatalogSubscription {
+    std::string resource_id;
+    std::string plan_id;
+    std::string azure_subscription_id;
+    std::string offer_id;
+    std::string status = "Subscribed";  // Subscribed | Suspended | Unsubscribed | PendingFulfillmentStart
+};
+struct SandboxCatalogPlan {
+    std::string plan_id;
+    std::vector<std::string> dimensions;
+};
+struct SandboxCatalogConfig {
+    std::vector<SandboxCatalogSubscription> subscriptions;
+    std::vector<SandboxCatalogPlan> plans;
+};
+
 struct AzureConfig {
     AzureMode mode = AzureMode::Sandbox;
     std::string metering_base_url = "https://marketplaceapi.microsoft.com";  // no trailing '/'
@@ -118,6 +136,8 @@ struct AzureConfig {
     std::optional<Secret> client_secret;  // required in live mode
     std::string api_version = "2018-08-31";
     std::int64_t request_timeout_s = 30;
+    // Sandbox mode only. Absent: the sandbox accepts every resource, plan and dimension.
+    std::optional<SandboxCatalogConfig> sandbox_catalog;
 };
 
 enum class SchedulerPolicy { HourClose, Eager };

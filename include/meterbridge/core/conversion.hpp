@@ -37,8 +37,9 @@ enum class HoldReason {
     UnmappedProduct,    // ITEM_PER_PRODUCT: no Product->Dimension mapping
     UnmappedAggregation,  // ITEM_PER_AGGREGATION: no (Compound)Aggregation->Dimension mapping
     NoGroup,            // no product/aggregation on the item and no fallback_dimension
-    NegativeTotal,      // a group sums below zero: Azure takes no negative usage
+    NegativeTotal,      // a dimension sums below zero: Azure takes no negative usage
     AmountOverflow,     // the sum or the unit count does not fit
+    InvalidResourceId,  // the resource id (from any resource_id_from source) is not a GUID
 };
 std::string_view to_string(HoldReason reason);
 

@@ -257,6 +257,27 @@ std::string_view to_string(SkipReason reason) {
     return "unknown";
 }
 
+std::vector<HeldTotal> total_held(std::span<const HeldLineItem> held) {
+    std::map<std::pair<std::string, HoldReason>, HeldTotal> totals;
+    for (const HeldLineItem& item : held) {
+        HeldTotal& total = totals[{item.integration_id, item.reason}];
+        total.integration_id = item.integration_id;
+        total.reason = item.reason;
+        if (item.line_item_index >= 0) ++total.line_items;
+        if (total.overflow) continue;
+        auto sum = total.amount.add(item.amount);
+        if (sum) {
+            total.amount = *sum;
+        } else {
+            total.overflow = true;
+        }
+    }
+    std::vector<HeldTotal> out;
+    out.reserve(totals.size());
+    for (auto& [key, total] : totals) out.push_back(std::move(total));
+    return out;
+}
+
 Conversion convert_bill(const IntegrationConfig& integration, const Bill& bill,
                         std::span<const ExternalMapping> mappings, const Json* account) {
     return Converter(integration, bill, mappings).run(account);

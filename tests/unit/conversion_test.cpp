@@ -344,6 +344,26 @@ TEST(Conversion, ResourceIdsThatAreNotGuidsAreHeldFromEverySource) {
     EXPECT_EQ(empty.held[0].line_item_index, -1);
 }
 
+TEST(Conversion, HeldTotalsSumPerIntegrationAndReason) {
+    const std::vector<HeldLineItem> held = {
+        HeldLineItem{"int-b", "bill-1", 2, "li-2", HoldReason::NoGroup, "no product", dec("-1.25")},
+        HeldLineItem{"int-a", "bill-1", 0, "li-0", HoldReason::UnmappedProduct, "no mapping", dec("4.005")},
+        HeldLineItem{"int-b", "bill-1", 3, "li-3", HoldReason::NoGroup, "no product", dec("-0.50")},
+        HeldLineItem{"int-a", "bill-1", -1, "", HoldReason::InvalidResourceId, "not a GUID", Decimal{}},
+        HeldLineItem{"int-a", "bill-1", 1, "li-1", HoldReason::UnmappedProduct, "no mapping", dec("0.995")}};
+    const auto totals = total_held(held);
+    ASSERT_EQ(totals.size(), 3u);
+    EXPECT_EQ(totals[0], (HeldTotal{"int-a", HoldReason::UnmappedProduct, 2, dec("5"), false}));
+    EXPECT_EQ(totals[1], (HeldTotal{"int-a", HoldReason::InvalidResourceId, 0, Decimal{}, false}));
+    EXPECT_EQ(totals[2], (HeldTotal{"int-b", HoldReason::NoGroup, 2, dec("-1.75"), false}));
+    EXPECT_TRUE(total_held({}).empty());
+
+    const std::vector<HeldLineItem> huge = {
+        HeldLineItem{"int-a", "bill-1", 0, "", HoldReason::AmountOverflow, "", dec("9000000000000000000")},
+        HeldLineItem{"int-a", "bill-1", 1, "", HoldReason::AmountOverflow, "", dec("9000000000000000000")}};
+    EXPECT_TRUE(total_held(huge).at(0).overflow);
+}
+
 TEST(Conversion, AccountRulesDecideWhetherTheIntegrationRuns) {
     const auto mappings = base_mappings();
     auto c = per_bill();

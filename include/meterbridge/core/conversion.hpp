@@ -56,6 +56,21 @@ struct HeldLineItem {
     friend bool operator==(const HeldLineItem&, const HeldLineItem&) = default;
 };
 
+// Held line items summed per (integration, reason): what an operator needs
+// to see how much money waits on a fix (a mapping, a GUID, a credit policy).
+struct HeldTotal {
+    std::string integration_id;
+    HoldReason reason = HoldReason::NoGroup;
+    std::int64_t line_items = 0;  // bill-level holds (line_item_index -1) are not line items
+    Decimal amount;               // exact sum of the held subtotals
+    bool overflow = false;        // the sum does not fit a Decimal; `amount` is then meaningless
+
+    friend bool operator==(const HeldTotal&, const HeldTotal&) = default;
+};
+
+// One total per (integration, reason) present in `held`, sorted by them.
+std::vector<HeldTotal> total_held(std::span<const HeldLineItem> held);
+
 // Why an integration does not run for a bill version at all.
 enum class SkipReason {
     None,

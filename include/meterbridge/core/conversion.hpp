@@ -43,7 +43,8 @@ enum class HoldReason {
 };
 std::string_view to_string(HoldReason reason);
 
-// A line item (or a whole group, line_item_index = -1) that produced no units.
+// A line item that produced no units, or (line_item_index = -1) a bill-level
+// hold for a bill with no included line items, so that the reason is shown.
 struct HeldLineItem {
     std::string integration_id;
     std::string bill_id;

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 namespace meterbridge::chaos {
@@ -80,9 +81,15 @@ Json SandboxProcess::stats() { return request("GET", "/_sandbox/stats").json(); 
 // Config
 
 std::string chaos_resource(const std::string& account) {
-    // "acc-b1" -> ...-0000000000b1: readable in the sandbox's event list.
-    const std::string tail = account.substr(account.size() - 2);
-    return "00000000-0000-4000-8000-0000000000" + tail;
+    // Hex stand-ins for the account names ("p" is not a hex digit).
+    static const std::map<std::string, std::string> kResources = {
+        {"acc-b1", "c4a05000-0000-4000-8000-0000000000b1"},
+        {"acc-b2", "c4a05000-0000-4000-8000-0000000000b2"},
+        {"acc-p1", "c4a05000-0000-4000-8000-0000000000d1"},
+        {"acc-p2", "c4a05000-0000-4000-8000-0000000000d2"}};
+    const auto found = kResources.find(account);
+    if (found == kResources.end()) throw std::invalid_argument("no chaos resource for account " + account);
+    return found->second;
 }
 
 Json chaos_config(const std::filesystem::path& dir, const std::string& azure_url, const std::string& client_secret_ref) {

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <chrono>
+#include <map>
 
 #include "meterbridge/core/outbox.hpp"
 
@@ -62,6 +63,14 @@ void MetricsText::family(std::string_view name, std::string_view type, std::stri
 }
 
 void MetricsText::sample(std::string_view name, std::int64_t value, const Labels& labels) {
+    sample_text(name, std::to_string(value), labels);
+}
+
+void MetricsText::sample(std::string_view name, const Decimal& value, const Labels& labels) {
+    sample_text(name, value.to_string(), labels);
+}
+
+void MetricsText::sample_text(std::string_view name, std::string_view value, const Labels& labels) {
     text_ += name;
     if (!labels.empty()) {
         text_ += '{';
@@ -77,7 +86,7 @@ void MetricsText::sample(std::string_view name, std::int64_t value, const Labels
         text_ += '}';
     }
     text_ += ' ';
-    text_ += std::to_string(value);
+    text_ += value;
     text_ += '\n';
 }
 
@@ -125,6 +134,35 @@ std::string render_metrics(const store::StoreMetrics& metrics, const ProcessMetr
     out.family("meterbridge_unprocessed_bill_versions", "gauge",
                "Bill versions received and not yet converted by the scheduler.");
     out.sample("meterbridge_unprocessed_bill_versions", metrics.unprocessed_bill_versions);
+
+    out.family("meterbridge_held_line_items", "gauge",
+               "Line items of current bill versions that produced no units, by integration and hold reason.");
+    std::map<std::pair<std::string, std::string>, std::int64_t> held_items;  // over currencies
+    for (const auto& [currency, total] : metrics.held) {
+        held_items[{total.integration_id, std::string(to_string(total.reason))}] += total.line_items;
+    }
+    for (const auto& [key, count] : held_items) {
+        out.sample("meterbridge_held_line_items", count, {{"integration", key.first}, {"reason", key.second}});
+    }
+    out.family("meterbridge_held_amount", "gauge",
+               "Sum of the subtotals held in current bill versions, in the bill's currency (NaN: out of range).");
+    for (const auto& [currency, total] : metrics.held) {
+        const MetricsText::Labels labels = {{"integration", total.integration_id},
+                                            {"reason", std::string(to_string(total.reason))},
+                                            {"currency", currency}};
+        if (total.overflow) {
+            out.sample_text("meterbridge_held_amount", "NaN", labels);
+        } else {
+            out.sample("meterbridge_held_amount", total.amount, labels);
+        }
+    }
+
+    out.family("meterbridge_integration_runs_skipped_total", "counter",
+               "Integration runs that did not apply to their bill version, by integration and skip reason.");
+    for (const auto& [key, count] : metrics.runs_skipped) {
+        out.sample("meterbridge_integration_runs_skipped_total", count,
+                   {{"integration", key.first}, {"reason", key.second}});
+    }
 
     http_statuses(out, "meterbridge_azure_http_responses",
                   "Exchanges with the Azure metering API in the retained exchange log, by HTTP status (0: no answer).",

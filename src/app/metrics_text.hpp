@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "meterbridge/core/decimal.hpp"
 #include "meterbridge/core/time.hpp"
 #include "meterbridge/store/records.hpp"
 
@@ -23,6 +24,9 @@ public:
 
     void family(std::string_view name, std::string_view type, std::string_view help);
     void sample(std::string_view name, std::int64_t value, const Labels& labels = {});
+    // An exact amount: its decimal text is a valid sample value as it is.
+    void sample(std::string_view name, const Decimal& value, const Labels& labels = {});
+    void sample_text(std::string_view name, std::string_view value, const Labels& labels = {});
     const std::string& text() const noexcept { return text_; }
 
 private:

@@ -127,6 +127,19 @@ Json held_item_json(const HeldLineItem& held) {
             {"amount", exact_number(held.amount)}};
 }
 
+// `currency`: of the bill version the items were held from; the amounts are in it.
+Json held_totals_json(const std::vector<HeldLineItem>& held, const Json& currency) {
+    Json out = Json::array();
+    for (const HeldTotal& total : total_held(held)) {
+        out.push_back({{"integrationId", total.integration_id},
+                       {"reason", to_string(total.reason)},
+                       {"lineItems", total.line_items},
+                       {"amount", total.overflow ? Json(nullptr) : exact_number(total.amount)},
+                       {"currency", currency}});
+    }
+    return out;
+}
+
 Json event_problem_json(const store::EventProblem& problem) {
     return {{"eventId", problem.event_id},
             {"state", to_string(problem.state)},
@@ -140,7 +153,12 @@ Json event_problem_json(const store::EventProblem& problem) {
 
 Json bill_detail_json(const store::BillDetail& detail) {
     Json versions = Json::array();
-    for (const auto& version : detail.versions) versions.push_back(bill_version_json(version));
+    Json currency = nullptr;  // of the current version, whose items are the held ones
+    for (const auto& version : detail.versions) {
+        versions.push_back(bill_version_json(version));
+        const Json& bill = versions.back()["bill"];
+        if (version.current && bill.is_object() && bill.contains("currency")) currency = bill["currency"];
+    }
     Json keys = Json::array();
     for (const auto& units : detail.keys) keys.push_back(key_units_json(units));
     Json held = Json::array();
@@ -151,7 +169,8 @@ Json bill_detail_json(const store::BillDetail& detail) {
     for (const auto& run : detail.runs) runs.push_back(run_json(run));
     return {{"billId", detail.bill_id}, {"accountId", detail.account_id}, {"deleted", detail.deleted},
             {"versions", std::move(versions)}, {"keys", std::move(keys)}, {"held", std::move(held)},
-            {"errors", std::move(errors)}, {"runs", std::move(runs)}};
+            {"heldTotals", held_totals_json(detail.held, currency)}, {"errors", std::move(errors)},
+            {"runs", std::move(runs)}};
 }
 
 Json run_json(const store::IntegrationRunRecord& run, bool with_config) {

@@ -4,6 +4,8 @@
 #include <map>
 #include <optional>
 
+#include "meterbridge/core/guid.hpp"
+
 namespace meterbridge {
 namespace {
 
@@ -17,11 +19,11 @@ struct Destination {
     std::string plan_id;
 };
 
-// A set of line items whose subtotals are summed and rounded together.
-struct Group {
-    std::string dimension;
+// The included line items that land on one dimension: their subtotals are
+// summed exactly (charges and credits alike) and rounded once (SPEC §4).
+struct DimensionTotal {
     Decimal amount;
-    std::vector<int> items;  // line item indexes
+    std::vector<int> items;  // line item indexes, in bill order
     bool overflow = false;
 };
 
@@ -44,24 +46,27 @@ public:
         const auto destination = resolve_destination();
         if (!destination) return std::move(result_);
 
-        std::map<std::string, Group> groups;  // by group id (product, aggregation, "" = bill/fallback)
+        // One destination per bill and integration, so a dimension is the whole
+        // (resource, dimension) key. Groups (products, aggregations, fallback)
+        // only decide the dimension; rounding them one by one would bill a
+        // different amount than the bill says (two $0.005 products: 2 units).
+        std::map<std::string, DimensionTotal> dimensions;
         for (std::size_t i = 0; i < bill_.line_items.size(); ++i) {
             const LineItem& item = bill_.line_items[i];
             if (excluded(item)) continue;
             const auto index = static_cast<int>(i);
-            const auto group = group_of(item, index);
-            if (!group) continue;  // held
-            Group& g = groups[group->first];
-            g.dimension = group->second;
-            g.items.push_back(index);
-            auto sum = g.amount.add(item.subtotal);
+            const auto dimension = dimension_of(item, index);
+            if (!dimension) continue;  // held
+            DimensionTotal& total = dimensions[*dimension];
+            total.items.push_back(index);
+            auto sum = total.amount.add(item.subtotal);
             if (sum) {
-                g.amount = *sum;
+                total.amount = *sum;
             } else {
-                g.overflow = true;
+                total.overflow = true;
             }
         }
-        emit_targets(groups, *destination);
+        emit_targets(dimensions, *destination);
         return std::move(result_);
     }
 
@@ -106,6 +111,14 @@ private:
                 break;
             case ResourceIdSource::AccountId: destination.resource_id = bill_.account_id; break;
         }
+        // Azure answers a non-GUID resource id with an error for the whole
+        // batch (BadArgument), which would hold back other bills' events too.
+        if (!is_guid(destination.resource_id)) {
+            hold_bill(HoldReason::InvalidResourceId,
+                      "resource id \"" + destination.resource_id + "\" (from resource_id_from " +
+                          std::string(to_string(integration_.resource_id_from)) + ") is not a GUID");
+            return std::nullopt;
+        }
         if (destination.plan_id.empty()) {
             hold_bill(HoldReason::NoPlan, "no plan id: set plan_id on the integration or the account mapping");
             return std::nullopt;
@@ -120,80 +133,70 @@ private:
                contains(integration_.excluded_aggregation_ids, item.compound_aggregation_id);
     }
 
-    // (group id, dimension) of an included item, or nullopt after holding it.
-    std::optional<std::pair<std::string, std::string>> group_of(const LineItem& item, int index) {
+    // The dimension of an included item, or nullopt after holding it.
+    std::optional<std::string> dimension_of(const LineItem& item, int index) {
         switch (integration_.split_usage_line_items) {
-            case SplitMode::ItemPerBill: return std::pair{std::string{}, integration_.marketplace_bill_dimension};
+            case SplitMode::ItemPerBill: return integration_.marketplace_bill_dimension;
             case SplitMode::ItemPerProduct:
                 if (item.product_id.empty()) return fallback(item, index, "product");
-                return mapped_group("product:", MappingEntity::Product, item.product_id, HoldReason::UnmappedProduct,
-                                    item, index);
+                return mapped_dimension(MappingEntity::Product, item.product_id, HoldReason::UnmappedProduct, item, index);
             case SplitMode::ItemPerAggregation:
                 if (!item.aggregation_id.empty()) {
-                    return mapped_group("aggregation:", MappingEntity::Aggregation, item.aggregation_id,
-                                        HoldReason::UnmappedAggregation, item, index);
+                    return mapped_dimension(MappingEntity::Aggregation, item.aggregation_id,
+                                            HoldReason::UnmappedAggregation, item, index);
                 }
                 if (!item.compound_aggregation_id.empty()) {
-                    return mapped_group("compound:", MappingEntity::CompoundAggregation, item.compound_aggregation_id,
-                                        HoldReason::UnmappedAggregation, item, index);
+                    return mapped_dimension(MappingEntity::CompoundAggregation, item.compound_aggregation_id,
+                                            HoldReason::UnmappedAggregation, item, index);
                 }
                 return fallback(item, index, "aggregation");
         }
         return std::nullopt;
     }
 
-    std::optional<std::pair<std::string, std::string>> mapped_group(std::string_view prefix, MappingEntity entity,
-                                                                    const std::string& m3ter_id, HoldReason reason,
-                                                                    const LineItem& item, int index) {
+    std::optional<std::string> mapped_dimension(MappingEntity entity, const std::string& m3ter_id, HoldReason reason,
+                                                const LineItem& item, int index) {
         const ExternalMapping* mapping = find_mapping(mappings_, integration_, entity, m3ter_id, ExternalTable::Dimension);
         if (mapping == nullptr) {
             hold_item(item, index, reason,
                       "no AzureMarketplace Dimension mapping for " + std::string(to_string(entity)) + " " + m3ter_id);
             return std::nullopt;
         }
-        return std::pair{std::string(prefix) + m3ter_id, mapping->external_id};
+        return mapping->external_id;
     }
 
-    std::optional<std::pair<std::string, std::string>> fallback(const LineItem& item, int index, std::string_view what) {
+    // Items with no product/aggregation, credits included: fallback_dimension or held.
+    std::optional<std::string> fallback(const LineItem& item, int index, std::string_view what) {
         if (integration_.fallback_dimension.empty()) {
             hold_item(item, index, HoldReason::NoGroup,
                       "line item has no " + std::string(what) + " and the integration has no fallback_dimension");
             return std::nullopt;
         }
-        return std::pair{std::string("fallback"), integration_.fallback_dimension};
+        return integration_.fallback_dimension;
     }
 
-    void emit_targets(const std::map<std::string, Group>& groups, const Destination& destination) {
-        std::map<std::string, UsageTarget> by_dimension;
-        for (const auto& [group_id, group] : groups) {
-            if (group.overflow) {
-                hold_group(group, HoldReason::AmountOverflow, "the sum of group " + group_id + " is out of range");
+    void emit_targets(const std::map<std::string, DimensionTotal>& dimensions, const Destination& destination) {
+        for (const auto& [dimension, total] : dimensions) {
+            if (total.overflow) {
+                hold_items(total, HoldReason::AmountOverflow, "the sum of dimension " + dimension + " is out of range");
                 continue;
             }
-            auto units = group.amount.divide_to_integer(integration_.unit_price, integration_.rounding);
+            // Checked on the amount, not the units: a total of -$0.004 rounds
+            // to 0 units but is still a credit Azure cannot take.
+            if (total.amount.is_negative()) {
+                hold_items(total, HoldReason::NegativeTotal,
+                           "dimension " + dimension + " totals " + total.amount.to_string() + " over " +
+                               std::to_string(total.items.size()) + " line item(s): Azure takes no negative usage");
+                continue;
+            }
+            auto units = total.amount.divide_to_integer(integration_.unit_price, integration_.rounding);
             if (!units) {
-                hold_group(group, HoldReason::AmountOverflow, "group " + group_id + ": " + units.error().message);
+                hold_items(total, HoldReason::AmountOverflow, "dimension " + dimension + ": " + units.error().message);
                 continue;
             }
-            if (*units < 0) {
-                hold_group(group, HoldReason::NegativeTotal,
-                           "group " + group_id + " totals " + group.amount.to_string() + ": Azure takes no negative usage");
-                continue;
-            }
-            UsageTarget& target = by_dimension[group.dimension];
-            if (target.dimension.empty()) {
-                target = UsageTarget{integration_.id, bill_.id, destination.resource_id, destination.plan_id,
-                                     group.dimension, 0, Decimal{}};
-            }
-            auto amount = target.amount.add(group.amount);
-            if (!amount || target.units > INT64_MAX - *units) {
-                hold_group(group, HoldReason::AmountOverflow, "dimension " + group.dimension + " total is out of range");
-                continue;
-            }
-            target.amount = *amount;
-            target.units += *units;
+            result_.targets.push_back(UsageTarget{integration_.id, bill_.id, destination.resource_id,
+                                                  destination.plan_id, dimension, *units, total.amount});
         }
-        for (auto& [dimension, target] : by_dimension) result_.targets.push_back(std::move(target));
     }
 
     void hold_item(const LineItem& item, int index, HoldReason reason, std::string message) {
@@ -201,8 +204,8 @@ private:
             HeldLineItem{integration_.id, bill_.id, index, item.id, reason, std::move(message), item.subtotal});
     }
 
-    void hold_group(const Group& group, HoldReason reason, const std::string& message) {
-        for (int index : group.items) {
+    void hold_items(const DimensionTotal& total, HoldReason reason, const std::string& message) {
+        for (int index : total.items) {
             hold_item(bill_.line_items[static_cast<std::size_t>(index)], index, reason, message);
         }
     }
@@ -236,6 +239,7 @@ std::string_view to_string(HoldReason reason) {
         case HoldReason::NoGroup: return "no_product_or_aggregation";
         case HoldReason::NegativeTotal: return "negative_total";
         case HoldReason::AmountOverflow: return "amount_overflow";
+        case HoldReason::InvalidResourceId: return "invalid_resource_id";
     }
     return "unknown";
 }
@@ -251,6 +255,27 @@ std::string_view to_string(SkipReason reason) {
         case SkipReason::AccountUnresolved: return "account_unresolved";
     }
     return "unknown";
+}
+
+std::vector<HeldTotal> total_held(std::span<const HeldLineItem> held) {
+    std::map<std::pair<std::string, HoldReason>, HeldTotal> totals;
+    for (const HeldLineItem& item : held) {
+        HeldTotal& total = totals[{item.integration_id, item.reason}];
+        total.integration_id = item.integration_id;
+        total.reason = item.reason;
+        if (item.line_item_index >= 0) ++total.line_items;
+        if (total.overflow) continue;
+        auto sum = total.amount.add(item.amount);
+        if (sum) {
+            total.amount = *sum;
+        } else {
+            total.overflow = true;
+        }
+    }
+    std::vector<HeldTotal> out;
+    out.reserve(totals.size());
+    for (auto& [key, total] : totals) out.push_back(std::move(total));
+    return out;
 }
 
 Conversion convert_bill(const IntegrationConfig& integration, const Bill& bill,

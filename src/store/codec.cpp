@@ -70,7 +70,7 @@ EventState event_state_or_throw(std::string_view text) {
 }
 
 std::optional<SkipReason> skip_reason_from(std::string_view text) { return by_name<SkipReason>(text, 7); }
-std::optional<HoldReason> hold_reason_from(std::string_view text) { return by_name<HoldReason>(text, 9); }
+std::optional<HoldReason> hold_reason_from(std::string_view text) { return by_name<HoldReason>(text, 10); }
 std::optional<MappingEntity> mapping_entity_from(std::string_view text) { return by_name<MappingEntity>(text, 4); }
 std::optional<ExternalTable> external_table_from(std::string_view text) { return by_name<ExternalTable>(text, 2); }
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 namespace meterbridge::chaos {
@@ -79,6 +80,18 @@ Json SandboxProcess::stats() { return request("GET", "/_sandbox/stats").json(); 
 // ---------------------------------------------------------------------------
 // Config
 
+std::string chaos_resource(const std::string& account) {
+    // Hex stand-ins for the account names ("p" is not a hex digit).
+    static const std::map<std::string, std::string> kResources = {
+        {"acc-b1", "c4a05000-0000-4000-8000-0000000000b1"},
+        {"acc-b2", "c4a05000-0000-4000-8000-0000000000b2"},
+        {"acc-p1", "c4a05000-0000-4000-8000-0000000000d1"},
+        {"acc-p2", "c4a05000-0000-4000-8000-0000000000d2"}};
+    const auto found = kResources.find(account);
+    if (found == kResources.end()) throw std::invalid_argument("no chaos resource for account " + account);
+    return found->second;
+}
+
 Json chaos_config(const std::filesystem::path& dir, const std::string& azure_url, const std::string& client_secret_ref) {
     Json config = testing::base_config(dir);
     config["log"]["level"] = "info";
@@ -94,12 +107,12 @@ Json chaos_config(const std::filesystem::path& dir, const std::string& azure_url
                                            {"account_ids", {"acc-b1", "acc-b2"}},
                                            {"split_usage_line_items", "ITEM_PER_BILL"},
                                            {"marketplace_bill_dimension", "bill_total"},
-                                           {"resource_id_from", "account_id"},
+                                           {"resource_id_from", "external_mapping"},
                                            {"plan_id", "standard"}},
                                           {{"id", "per-product"},
                                            {"account_ids", {"acc-p1", "acc-p2"}},
                                            {"split_usage_line_items", "ITEM_PER_PRODUCT"},
-                                           {"resource_id_from", "account_id"},
+                                           {"resource_id_from", "external_mapping"},
                                            {"plan_id", "standard"}}});
     const auto mapping = [](const char* product, const char* dimension) {
         return Json{{"m3ter_entity", "Product"},
@@ -109,6 +122,12 @@ Json chaos_config(const std::filesystem::path& dir, const std::string& azure_url
     };
     config["external_mappings"] =
         Json::array({mapping("prod-compute", "compute"), mapping("prod-storage", "storage")});
+    for (const char* account : {"acc-b1", "acc-b2", "acc-p1", "acc-p2"}) {
+        config["external_mappings"].push_back(Json{{"m3ter_entity", "Account"},
+                                                   {"m3ter_id", account},
+                                                   {"external_table", "Subscription"},
+                                                   {"external_id", chaos_resource(account)}});
+    }
     config["testing"]["clock_control"] = true;
     return config;
 }
@@ -136,7 +155,7 @@ BillDriver::BillDriver(std::uint64_t seed, int bills_per_account) : random_(seed
             const std::string id = "bill-" + account + "-" + std::to_string(n);
             BillExpectation& bill = bills_[id];
             bill.account = account;
-            bill.resource = account;
+            bill.resource = chaos_resource(account);
             ids_.push_back(id);
         }
     }

@@ -57,10 +57,14 @@ private:
     net::HttpClient http_;
 };
 
+// The Azure resource (a GUID) an Account mapping gives each chaos account.
+std::string chaos_resource(const std::string& account);
+
 // Live mode against `azure_url` (a standalone sandbox), eager scheduling with
-// a 1 s tick, clock control, and two integrations whose resource is the
-// account id: per-bill (acc-b1, acc-b2 -> dimension bill_total) and
-// per-product (acc-p1, acc-p2 -> compute, storage). Six (resource, dimension) keys.
+// a 1 s tick, clock control, and two integrations whose resource comes from
+// an Account mapping (chaos_resource): per-bill (acc-b1, acc-b2 -> dimension
+// bill_total) and per-product (acc-p1, acc-p2 -> compute, storage). Six
+// (resource, dimension) keys.
 Json chaos_config(const std::filesystem::path& dir, const std::string& azure_url, const std::string& client_secret_ref);
 
 // One webhook the driver wants acknowledged.
@@ -87,7 +91,7 @@ public:
 
     struct BillExpectation {
         std::string account;
-        std::string resource;  // = account (resource_id_from account_id)
+        std::string resource;  // = chaos_resource(account)
         int version = 0;       // last acknowledged, 0 = none yet
         bool deleted = false;
         std::map<std::string, std::int64_t> units;       // dimension -> target

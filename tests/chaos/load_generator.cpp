@@ -159,8 +159,11 @@ LoadReport run_load(const LoadOptions& options) {
                 if (n > 0) ++reconnects;
             }
             const std::string id = options.bill_prefix + "-" + std::to_string(index) + "-" + std::to_string(n);
-            const std::string account = "load-acc-" + std::to_string((n * options.connections + index) %
-                                                                     std::max(1, options.accounts));
+            // A GUID: load_test bills the account id as the Azure resource.
+            char account_text[40];
+            std::snprintf(account_text, sizeof account_text, "00000000-0000-4000-8000-%012d",
+                          static_cast<int>((n * options.connections + index) % std::max(1, options.accounts)));
+            const std::string account = account_text;
             const std::int64_t amount = 1 + (n * 7919 + index * 104729) % 100000;
             const std::string body = R"({"id":"evt-)" + id + R"(","eventName":"billing.bill.created",)"
                                      R"("m3terEvent":{"eventData":{"new":{"id":")" + id +

@@ -637,6 +637,102 @@ TEST_F(OpsApiTest, MetricsExposeTheLedgerInPrometheusText) {
     }
 }
 
+// Held line items of current bill versions (count and exact amount per
+// integration, reason and currency) and skipped runs (issue 14).
+TEST_F(OpsApiTest, MetricsShowHeldLineItemsOfCurrentVersionsAndSkippedRuns) {
+    const Instant t1 = at("2026-01-01T08:10:00Z");
+    const auto held = [](std::string integration, int index, HoldReason reason, std::string amount) {
+        return HeldLineItem{std::move(integration), "", index, "li-" + std::to_string(index), reason, "why",
+                            Decimal::parse(amount).value()};
+    };
+    const auto run = [&](std::int64_t version, std::string integration, std::vector<HeldLineItem> items,
+                         SkipReason skipped = SkipReason::None) {
+        store::IntegrationRunRecord r;
+        r.bill_version_id = version;
+        r.integration_id = std::move(integration);
+        r.config_snapshot = "{}";
+        r.skipped = skipped;
+        r.held = std::move(items);
+        r.started_at = r.finished_at = t1;
+        ASSERT_TRUE(store->record_integration_run(r).ok());
+    };
+    // bill-1 v1 held two items; v2 (current) holds one credit: only v2 counts.
+    const auto v1 = deliver(bill_text("bill-1", 1, "acc-1", "4.00"), t1);
+    run(v1, "int-1", {held("int-1", 0, HoldReason::UnmappedProduct, "4.00"), held("int-1", 1, HoldReason::NoGroup, "-1")});
+    const auto v2 = deliver(bill_text("bill-1", 2, "acc-1", "3.00"), t1);
+    run(v2, "int-1", {held("int-1", 1, HoldReason::NoGroup, "-1.25")});
+    // bill-2: the same reason, amounts add up; bill-3 in EUR is held as such.
+    const auto b2 = deliver(bill_text("bill-2", 1, "acc-2", "0.50"), t1);
+    run(b2, "int-1", {held("int-1", 2, HoldReason::NoGroup, "-0.005")});
+    run(b2, "int-2", {held("int-2", -1, HoldReason::InvalidResourceId, "0")}, SkipReason::None);
+    const auto b3 = deliver(R"({"id":"bill-3","version":1,"accountId":"acc-1","status":"APPROVED","currency":"EUR",)"
+                            R"("lineItems":[{"lineItemType":"USAGE","subtotal":7.5},{"lineItemType":"USAGE","subtotal":1}]})",
+                            t1);
+    run(b3, "int-1", {held("int-1", 0, HoldReason::WrongCurrency, "7.5"), held("int-1", 1, HoldReason::WrongCurrency, "1")});
+    run(b3, "int-3", {}, SkipReason::AccountNotAllowed);
+    run(b2, "int-3", {}, SkipReason::AccountNotAllowed);
+    run(v2, "int-4", {}, SkipReason::AwaitingApproval);
+    start();
+
+    const std::string text = call("GET", "/metrics", {}, std::nullopt).body;
+    for (const std::string line : {
+             "# TYPE meterbridge_held_line_items gauge",
+             R"(meterbridge_held_line_items{integration="int-1",reason="no_product_or_aggregation"} 2)",
+             R"(meterbridge_held_line_items{integration="int-1",reason="wrong_currency"} 2)",
+             R"(meterbridge_held_line_items{integration="int-2",reason="invalid_resource_id"} 0)",
+             "# TYPE meterbridge_held_amount gauge",
+             R"(meterbridge_held_amount{integration="int-1",reason="no_product_or_aggregation",currency="USD"} -1.255)",
+             R"(meterbridge_held_amount{integration="int-1",reason="wrong_currency",currency="EUR"} 8.5)",
+             R"(meterbridge_held_amount{integration="int-2",reason="invalid_resource_id",currency="USD"} 0)",
+             "# TYPE meterbridge_integration_runs_skipped_total counter",
+             R"(meterbridge_integration_runs_skipped_total{integration="int-3",reason="account_not_in_account_ids"} 2)",
+             R"(meterbridge_integration_runs_skipped_total{integration="int-4",reason="awaiting_approval"} 1)",
+         }) {
+        EXPECT_NE(text.find(line + (line.starts_with("#") ? "" : "\n")), std::string::npos) << line << "\n" << text;
+    }
+    EXPECT_EQ(text.find("unmapped_product"), std::string::npos) << "v1 is no longer current\n" << text;
+
+    // /bills/{id}: the held items of the current version and their totals.
+    const auto response = call("GET", "/bills/bill-1");
+    const Json bill = json_of(response);
+    ASSERT_EQ(bill["held"].size(), 1u) << response.body;
+    ASSERT_EQ(bill["heldTotals"].size(), 1u) << response.body;
+    EXPECT_EQ(bill["heldTotals"][0]["integrationId"], "int-1");
+    EXPECT_EQ(bill["heldTotals"][0]["reason"], "no_product_or_aggregation");
+    EXPECT_EQ(bill["heldTotals"][0]["lineItems"], 1);
+    EXPECT_EQ(bill["heldTotals"][0]["currency"], "USD");
+    EXPECT_NE(response.body.find(R"("heldTotals":[{"amount":-1.25,)"), std::string::npos) << response.body;
+    const Json euro = json_of(call("GET", "/bills/bill-3"));
+    EXPECT_EQ(euro["heldTotals"][0]["currency"], "EUR");
+    EXPECT_EQ(euro["heldTotals"][0]["lineItems"], 2);
+}
+
+TEST(MetricsText, HeldAmountsAreExactAndLineItemsAddUpOverCurrencies) {
+    store::StoreMetrics metrics;
+    metrics.held.push_back({"EUR", HeldTotal{"int-1", HoldReason::WrongCurrency, 2, Decimal::parse("0.10").value()}});
+    metrics.held.push_back({"GBP", HeldTotal{"int-1", HoldReason::WrongCurrency, 3, Decimal::parse("-7").value()}});
+    metrics.held.push_back({"USD", HeldTotal{"int-1", HoldReason::AmountOverflow, 1, Decimal{}, true}});
+    const std::string text = render_metrics(metrics, {}, at("2026-01-01T09:05:30Z"));
+    EXPECT_NE(text.find(R"(meterbridge_held_line_items{integration="int-1",reason="wrong_currency"} 5)" "\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find(R"(meterbridge_held_amount{integration="int-1",reason="wrong_currency",currency="EUR"} 0.1)" "\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find(R"(meterbridge_held_amount{integration="int-1",reason="wrong_currency",currency="GBP"} -7)" "\n"),
+              std::string::npos)
+        << text;
+    EXPECT_NE(text.find(R"(meterbridge_held_amount{integration="int-1",reason="amount_overflow",currency="USD"} NaN)" "\n"),
+              std::string::npos)
+        << text;
+    // The families are there when nothing is held or skipped.
+    const std::string empty = render_metrics({}, {}, at("2026-01-01T09:05:30Z"));
+    for (const char* family : {"meterbridge_held_line_items gauge", "meterbridge_held_amount gauge",
+                               "meterbridge_integration_runs_skipped_total counter"}) {
+        EXPECT_NE(empty.find(std::string("# TYPE ") + family), std::string::npos) << family;
+    }
+}
+
 TEST(MetricsText, OldestPendingAgeAndEscaping) {
     store::StoreMetrics metrics;
     metrics.oldest_pending = at("2026-01-01T09:00:00Z");

@@ -53,7 +53,7 @@ protected:
         account.m3ter_entity = MappingEntity::Account;
         account.m3ter_id = "acc-1";
         account.external_table = ExternalTable::Subscription;
-        account.external_id = "sub-1";
+        account.external_id = "5ab1e000-0000-4000-8000-000000000001";  // a GUID, as conversion requires
         config_.external_mappings.push_back(account);
         store_ = store::open_sqlite_store(path());
         scheduler_ = std::make_unique<Scheduler>(

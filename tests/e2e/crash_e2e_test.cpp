@@ -18,7 +18,8 @@ class StandaloneSandbox {
 public:
     explicit StandaloneSandbox(const std::filesystem::path& dir) {
         std::ofstream(dir / "catalog.json")
-            << R"({"subscriptions":[{"resourceId":"sub-bill","planId":"standard"},{"resourceId":"sub-prod","planId":"standard"}],
+            << R"({"subscriptions":[{"resourceId":")" << kSubBill << R"(","planId":"standard"},{"resourceId":")"
+            << kSubProd << R"(","planId":"standard"}],
                   "plans":[{"planId":"standard","dimensions":["bill_total","storage","compute_v2"]}]})";
         process_ = std::make_unique<ChildProcess>(
             std::vector<std::string>{meterbridge_binary(), "sandbox", "--listen", "127.0.0.1:0", "--state",

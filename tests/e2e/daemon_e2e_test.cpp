@@ -24,11 +24,16 @@ protected:
         daemon->set_clock(kStart);
     }
 
-    // Accepted units per "resource/dimension" according to the sandbox.
+    // Accepted units per "resource/dimension" according to the sandbox; the
+    // fixture's resources are named as "sub-bill", "sub-prod" and "sub-agg".
     std::map<std::string, std::int64_t> azure_totals() {
+        const std::map<std::string, std::string> names = {
+            {kSubBill, "sub-bill"}, {kSubProd, "sub-prod"}, {kSubAgg, "sub-agg"}};
         std::map<std::string, std::int64_t> totals;
         for (const Json& e : daemon->sandbox_events()) {
-            totals[e["resourceId"].get<std::string>() + "/" + e["dimension"].get<std::string>()] +=
+            const std::string resource = e["resourceId"].get<std::string>();
+            const auto name = names.find(resource);
+            totals[(name == names.end() ? resource : name->second) + "/" + e["dimension"].get<std::string>()] +=
                 std::stoll(*exact_number_text(e["quantity"]));
         }
         return totals;

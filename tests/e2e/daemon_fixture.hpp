@@ -21,6 +21,11 @@ inline constexpr const char* kApiKey = "e2e-api-key";
 inline constexpr const char* kApiSecret = "e2e-api-secret-value";
 inline constexpr const char* kOpsToken = "e2e-ops-token-value";
 inline constexpr const char* kPublicUrl = "https://bridge.example.test";
+// The Azure resources (SaaS subscription ids: GUIDs) base_config maps the
+// accounts acc-bill, acc-prod and acc-agg to.
+inline constexpr const char* kSubBill = "b1110000-0000-4000-8000-000000000001";
+inline constexpr const char* kSubProd = "b1110000-0000-4000-8000-000000000002";
+inline constexpr const char* kSubAgg = "b1110000-0000-4000-8000-000000000003";
 
 struct HttpAnswer {
     int status = 0;

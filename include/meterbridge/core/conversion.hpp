@@ -37,12 +37,14 @@ enum class HoldReason {
     UnmappedProduct,    // ITEM_PER_PRODUCT: no Product->Dimension mapping
     UnmappedAggregation,  // ITEM_PER_AGGREGATION: no (Compound)Aggregation->Dimension mapping
     NoGroup,            // no product/aggregation on the item and no fallback_dimension
-    NegativeTotal,      // a group sums below zero: Azure takes no negative usage
+    NegativeTotal,      // a dimension sums below zero: Azure takes no negative usage
     AmountOverflow,     // the sum or the unit count does not fit
+    InvalidResourceId,  // the resource id (from any resource_id_from source) is not a GUID
 };
 std::string_view to_string(HoldReason reason);
 
-// A line item (or a whole group, line_item_index = -1) that produced no units.
+// A line item that produced no units, or (line_item_index = -1) a bill-level
+// hold for a bill with no included line items, so that the reason is shown.
 struct HeldLineItem {
     std::string integration_id;
     std::string bill_id;
@@ -54,6 +56,21 @@ struct HeldLineItem {
 
     friend bool operator==(const HeldLineItem&, const HeldLineItem&) = default;
 };
+
+// Held line items summed per (integration, reason): what an operator needs
+// to see how much money waits on a fix (a mapping, a GUID, a credit policy).
+struct HeldTotal {
+    std::string integration_id;
+    HoldReason reason = HoldReason::NoGroup;
+    std::int64_t line_items = 0;  // bill-level holds (line_item_index -1) are not line items
+    Decimal amount;               // exact sum of the held subtotals
+    bool overflow = false;        // the sum does not fit a Decimal; `amount` is then meaningless
+
+    friend bool operator==(const HeldTotal&, const HeldTotal&) = default;
+};
+
+// One total per (integration, reason) present in `held`, sorted by them.
+std::vector<HeldTotal> total_held(std::span<const HeldLineItem> held);
 
 // Why an integration does not run for a bill version at all.
 enum class SkipReason {

@@ -236,6 +236,15 @@ struct StoreMetrics {
     std::int64_t unprocessed_bill_versions = 0;
     std::map<int, std::int64_t> azure_http_status;  // status -> exchanges in the log (0: no answer)
     std::map<int, std::int64_t> token_http_status;  // the same for the token endpoint
+    // Line items held by the current versions of bills, per (integration,
+    // reason) and the currency of their bill, sorted.
+    struct HeldInCurrency {
+        std::string currency;
+        HeldTotal total;
+    };
+    std::vector<HeldInCurrency> held;
+    // Integration runs (every one stored) that did not run, per (integration, skip reason).
+    std::map<std::pair<std::string, std::string>, std::int64_t> runs_skipped;
 };
 
 // What the stale sweep did (dispatch.hpp stale_action).

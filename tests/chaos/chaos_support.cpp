@@ -265,6 +265,19 @@ QueueFigures queue_figures(DaemonProcess& daemon) {
     return figures;
 }
 
+int retry_rejected(DaemonProcess& daemon) {
+    int retried = 0;
+    const Json page = daemon.get("/events?status=rejected").json();
+    if (!page.contains("data")) return 0;
+    for (const Json& event : page["data"]) {
+        const auto id = event["id"].get<std::int64_t>();
+        const HttpAnswer answer = daemon.request("POST", "/events/" + std::to_string(id) + "/retry");
+        EXPECT_EQ(answer.status, 202) << answer.body;
+        ++retried;
+    }
+    return retried;
+}
+
 void CampaignClock::jump(std::chrono::minutes by) {
     const Instant next = daemon_.now() + std::chrono::duration_cast<Duration>(by);
     sandbox_.set_clock(next);

@@ -121,6 +121,10 @@ struct QueueFigures {
 };
 QueueFigures queue_figures(DaemonProcess& daemon);
 
+// Ops retry every rejected event (POST /events/{id}/retry), as after fixing
+// what Azure refused; returns how many. For campaigns that inject refusals.
+int retry_rejected(DaemonProcess& daemon);
+
 // What the checks counted, for the report and docs/reliability.md.
 struct CheckFigures {
     std::int64_t units_accepted = 0;  // by the sandbox, over all keys

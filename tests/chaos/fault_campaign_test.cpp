@@ -1,8 +1,9 @@
 // Fault campaign (issue 5 part 2): the crash campaign's drive while Azure
 // misbehaves in every way the sandbox can (429 storms with Retry-After, 500,
 // 503, connection resets, slow answers below and beyond the request timeout,
-// accepted-then-dropped answers, failing and expired tokens); and a full disk
-// under the daemon's database.
+// accepted-then-dropped answers, failing and expired tokens, a gateway's 502
+// after Azure recorded the batch, whole batches refused with 400 because of
+// one event); and a full disk under the daemon's database.
 //
 //   MB_CHAOS_SEED=<n>      replay a run (the seed is printed)
 //   MB_CHAOS_FAULT_S=<n>   seconds of faults (default 25)
@@ -67,7 +68,7 @@ TEST(FaultCampaign, AzureFaultsLoseNothingAndDoubleNothing) {
         // One round: a fault or two, a new hour (so a batch goes out into
         // them), then a second or two of deliveries.
         for (int n = uniform(0, 3) == 0 ? 2 : 1; n > 0; --n) {
-            switch (uniform(0, 8)) {
+            switch (uniform(0, 10)) {
                 case 0:
                 {
                     const int calls = uniform(3, 6);
@@ -109,6 +110,20 @@ TEST(FaultCampaign, AzureFaultsLoseNothingAndDoubleNothing) {
                     sandbox.set_clock(daemon.now() + std::chrono::minutes(10));
                     ++injected["expired token"];
                     break;
+                case 9:  // Azure records the batch, a gateway answers 502 (issue 14)
+                    ASSERT_TRUE(queue(R"({"kind":"processed_then_status","status":502,"count":1})", 1));
+                    ++injected["processed then 502"];
+                    break;
+                case 10: {  // batches holding one account's events are refused whole (issue 14)
+                    const std::vector<std::string> accounts = {"acc-b1", "acc-b2", "acc-p1", "acc-p2"};
+                    const int calls = uniform(1, 4);
+                    ASSERT_TRUE(queue(R"({"kind":"reject_batch_with","resource_id":")" +
+                                          chaos_resource(accounts[static_cast<std::size_t>(uniform(0, 3))]) +
+                                          R"(","status":400,"count":)" + std::to_string(calls) + "}",
+                                      calls));
+                    ++injected["batch 400"];
+                    break;
+                }
             }
         }
         // Every round a new hour (while the window allows): a batch goes out into the faults.
@@ -124,6 +139,8 @@ TEST(FaultCampaign, AzureFaultsLoseNothingAndDoubleNothing) {
 
     const std::int64_t left_over = sandbox.stats().value("queued_faults", 0);
     sandbox.clear_faults();
+    // The refused events' cause is gone: ops retry them.
+    const int retried = retry_rejected(daemon);
     ASSERT_TRUE(drain(daemon, clock, std::chrono::seconds(40), 6))
         << "not drained: " << daemon.get("/events?status=sending").body << daemon.log();
     const CheckFigures figures = check_ledger(daemon, sandbox, driver);
@@ -136,12 +153,12 @@ TEST(FaultCampaign, AzureFaultsLoseNothingAndDoubleNothing) {
     }
     std::printf("fault campaign: seed %llu: %d faults queued (%s) covering %d calls, %lld of them hit "
                 "(the rest cleared before the drain), %d posts acknowledged, %d clock hours, "
-                "%lld token requests, %lld API requests, %zu Azure events, %lld units accepted = %lld target + "
-                "%lld over-reported\n",
+                "%lld token requests, %lld API requests, %zu Azure events, %d rejected events retried, "
+                "%lld units accepted = %lld target + %lld over-reported\n",
                 static_cast<unsigned long long>(seed), total, faults.c_str(), queued_calls,
                 static_cast<long long>(queued_calls - left_over), driver.posts_acknowledged(),
                 clock.jumps(), static_cast<long long>(stats.value("token_requests", 0)),
-                static_cast<long long>(stats.value("api_requests", 0)), figures.azure_events,
+                static_cast<long long>(stats.value("api_requests", 0)), figures.azure_events, retried,
                 static_cast<long long>(figures.units_accepted), static_cast<long long>(figures.units_target),
                 static_cast<long long>(figures.units_over_reported));
     if (HasFailure()) std::printf("replay with MB_CHAOS_SEED=%llu\n", static_cast<unsigned long long>(seed));

@@ -236,6 +236,10 @@ Result<StoreMetrics> SqliteStore::metrics() {
             db.query_int("SELECT COUNT(*) FROM bills b JOIN bill_versions bv ON bv.id = b.current_version_id "
                          "WHERE bv.processed = 0")
                 .value_or(0);
+        m.versions_waiting_on_m3ter =
+            db.query_int("SELECT COUNT(*) FROM bills b JOIN bill_versions bv ON bv.id = b.current_version_id "
+                         "WHERE bv.processed = 0 AND bv.retry_at IS NOT NULL")
+                .value_or(0);
         {
             sqlite::Statement st =
                 db.prepare("SELECT kind, status, COUNT(*) FROM exchanges WHERE kind IN ('azure', 'token') "

@@ -178,7 +178,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     clock.set(parse_iso8601("2026-01-01T09:00:00Z").value());
     app::Router router;
     app::DeliveryCommitter committer(*store);
-    app::WebhookContext webhook{config, committer, clock, nullptr, [] {}};
+    app::WebhookContext webhook{config, committer, clock, nullptr, [] {}, nullptr};
     app::OpsContext ops{config, *store, clock, [] {}, [] { return Status(Ok{}); }, nullptr};
     app::add_webhook_route(router, webhook);
     app::add_ops_routes(router, ops);

@@ -18,6 +18,7 @@
 #include "router.hpp"
 #include "scheduler.hpp"
 #include "webhook_handler.hpp"
+#include "worker_pool.hpp"
 
 namespace meterbridge::app {
 
@@ -35,6 +36,7 @@ struct Daemon::Parts {
     std::unique_ptr<Scheduler> scheduler;
     std::unique_ptr<WebhookContext> webhook;
     std::unique_ptr<DeliveryCommitter> committer;  // calls back into the webhook context and the scheduler
+    std::unique_ptr<WorkerPool> fetchers;          // m3ter fetches of the webhook; submit to the committer
     std::unique_ptr<OpsContext> ops;
     Router router;
     std::unique_ptr<net::HttpServer> server;
@@ -109,8 +111,9 @@ void start_azure(Daemon::Parts& parts) {
 void start_http(Daemon::Parts& parts) {
     Scheduler* scheduler = parts.scheduler.get();
     const auto wake = [scheduler] { scheduler->wake(); };
+    parts.fetchers = std::make_unique<WorkerPool>();
     parts.webhook = std::make_unique<WebhookContext>(
-        WebhookContext{parts.config, *parts.committer, parts.clock, parts.m3ter.get(), wake});
+        WebhookContext{parts.config, *parts.committer, parts.clock, parts.m3ter.get(), wake, parts.fetchers.get()});
     const bool sandbox = parts.sandbox != nullptr;
     azure::TokenProvider* tokens = parts.tokens.get();
     parts.ops = std::make_unique<OpsContext>(OpsContext{parts.config, *parts.store, parts.clock, wake,
@@ -163,6 +166,7 @@ void Daemon::stop(Duration deadline) {
     if (parts_->stopped) return;
     parts_->stopped = true;
     parts_->server->stop(deadline);  // no new deliveries; those in flight finish
+    parts_->fetchers->stop();        // a fetch in progress submits its delivery; the queued ones had no one waiting
     parts_->committer->stop();       // what is queued is committed and answered
     parts_->scheduler->stop();       // the tick in progress finishes
     if (parts_->sandbox) parts_->sandbox->stop();

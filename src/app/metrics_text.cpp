@@ -135,6 +135,12 @@ std::string render_metrics(const store::StoreMetrics& metrics, const ProcessMetr
                "Bill versions received and not yet converted by the scheduler.");
     out.sample("meterbridge_unprocessed_bill_versions", metrics.unprocessed_bill_versions);
 
+    // Issue 14: a version whose account m3ter failed to resolve waits, retried with backoff.
+    out.family("meterbridge_bill_versions_waiting_on_m3ter", "gauge",
+               "Bill versions left unprocessed because m3ter failed while resolving their account; retried with "
+               "backoff.");
+    out.sample("meterbridge_bill_versions_waiting_on_m3ter", metrics.versions_waiting_on_m3ter);
+
     out.family("meterbridge_held_line_items", "gauge",
                "Line items of current bill versions that produced no units, by integration and hold reason.");
     std::map<std::pair<std::string, std::string>, std::int64_t> held_items;  // over currencies

@@ -99,6 +99,10 @@ Json bill_version_json(const store::BillVersionRecord& version) {
             {"receivedAt", instant_json(version.received_at)},
             {"processed", version.processed},
             {"processedAt", instant_json(version.processed_at)},
+            // Issue 14: waiting on m3ter (0 / null / null when not).
+            {"retryAttempts", version.retry_attempts},
+            {"retryAt", instant_json(version.retry_at)},
+            {"retryReason", version.retry_reason.empty() ? Json(nullptr) : Json(version.retry_reason)},
             {"deliveryId", version.delivery_id},
             {"contentHash", version.content_hash},
             {"bill", embedded_json(version.bill_json)}};

@@ -83,7 +83,7 @@ TickReport Scheduler::tick() {
 void Scheduler::process_pending_versions(TickReport& report) {
     std::int64_t after = 0;
     while (!stop_requested()) {
-        auto versions = deps_.store.pending_bill_versions(after, kVersionsPerTransaction);
+        auto versions = deps_.store.pending_bill_versions(after, kVersionsPerTransaction, deps_.clock.now());
         if (!check(versions, "pending bill versions") || versions->empty()) return;
         after = versions->back().id;
         const auto page_started = std::chrono::steady_clock::now();
@@ -94,15 +94,29 @@ void Scheduler::process_pending_versions(TickReport& report) {
 
         // Parsing and conversion happen here, outside the store's writer lock;
         // only the results go into the page's one transaction.
+        // A version that waits on m3ter leaves the page; the others go on.
         std::vector<store::Store::ConvertedVersion> converted;
+        std::vector<const store::BillVersionRecord*> applied;  // the version of each converted[i]
         converted.reserve(versions->size());
-        for (const auto& version : *versions) converted.push_back(convert_version(version, mappings));
-        const auto statuses = deps_.store.apply_conversions(
-            converted, deps_.clock.now(), [&](const store::IntegrationRunRecord& run, std::span<const KeyBalance> balances) {
-                return plan_recalculation(balances, run.targets, run.started_at, policy_);
-            });
-        for (std::size_t i = 0; i < versions->size(); ++i) {
-            const store::BillVersionRecord& version = (*versions)[i];
+        for (const auto& version : *versions) {
+            auto conversion = convert_version(version, mappings);
+            if (!conversion) {
+                defer_version(version, conversion.error());
+                continue;
+            }
+            converted.push_back(std::move(*conversion));
+            applied.push_back(&version);
+        }
+        std::vector<Status> statuses;
+        if (!converted.empty()) {
+            statuses = deps_.store.apply_conversions(
+                converted, deps_.clock.now(),
+                [&](const store::IntegrationRunRecord& run, std::span<const KeyBalance> balances) {
+                    return plan_recalculation(balances, run.targets, run.started_at, policy_);
+                });
+        }
+        for (std::size_t i = 0; i < applied.size(); ++i) {
+            const store::BillVersionRecord& version = *applied[i];
             // A failed version stays unprocessed and is converted again next tick.
             if (!check(statuses[i], "conversion of " + version.bill_id)) continue;
             ++report.versions_processed;
@@ -135,8 +149,19 @@ void Scheduler::pause(std::chrono::steady_clock::duration how_long) {
     wakeup_.wait_for(lock, how_long, [this] { return stopping_; });  // wake() does not cut it short; stop() does
 }
 
-store::Store::ConvertedVersion Scheduler::convert_version(const store::BillVersionRecord& version,
-                                                          const std::vector<ExternalMapping>& mappings) {
+void Scheduler::defer_version(const store::BillVersionRecord& version, const Error& error) {
+    const int attempt = version.retry_attempts + 1;
+    const Instant retry_at = next_attempt_at(attempt, std::nullopt, deps_.clock.now(), random_());
+    spdlog::warn("bill {} v{}: account {} could not be resolved because m3ter failed ({}: {}); the version waits "
+                 "unprocessed, attempt {} failed, next at {}",
+                 version.bill_id, version.version, version.account_id, error.code, error.message, attempt,
+                 format_iso8601(retry_at, false));
+    check(deps_.store.defer_bill_version(version.id, retry_at, error.code + ": " + error.message),
+          "deferral of " + version.bill_id);
+}
+
+Result<store::Store::ConvertedVersion> Scheduler::convert_version(const store::BillVersionRecord& version,
+                                                                  const std::vector<ExternalMapping>& mappings) {
     const Instant started = deps_.clock.now();
     std::optional<Bill> bill;
     std::string failure;
@@ -151,8 +176,13 @@ store::Store::ConvertedVersion Scheduler::convert_version(const store::BillVersi
     }
     std::optional<Json> account;
     if (bill && deps_.accounts != nullptr && needs_account(deps_.config)) {
-        account = deps_.accounts->account(bill->account_id);
-        if (!account) spdlog::warn("account {} could not be resolved: account filters fail for it", bill->account_id);
+        auto lookup = deps_.accounts->account(bill->account_id);
+        if (!lookup) return lookup.error();  // m3ter failed: says nothing about the account
+        account = std::move(*lookup);
+        if (!account) {
+            spdlog::warn("account {} is unknown to m3ter and the config: account filters fail for it",
+                         bill->account_id);
+        }
     }
 
     store::Store::ConvertedVersion converted{version.id, version.bill_id, {}};

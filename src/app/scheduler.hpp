@@ -76,12 +76,17 @@ public:
     void stop();
 
 private:
-    // Converts every unprocessed bill version, a page at a time, each page
-    // applied in one store transaction; only one page (and a pause) while
-    // the intake is busy; stops early when stop() is called.
+    // Converts every unprocessed bill version that is due, a page at a time,
+    // each page applied in one store transaction; only one page (and a pause)
+    // while the intake is busy; stops early when stop() is called. A version
+    // whose conversion needs m3ter while m3ter fails is deferred with backoff.
     void process_pending_versions(TickReport& report);
-    store::Store::ConvertedVersion convert_version(const store::BillVersionRecord& version,
-                                                   const std::vector<ExternalMapping>& mappings);
+    // The version converted for every integration, or the error of the
+    // account lookup when m3ter failed: the version must then wait, never be
+    // converted without its account (issue 14).
+    Result<store::Store::ConvertedVersion> convert_version(const store::BillVersionRecord& version,
+                                                           const std::vector<ExternalMapping>& mappings);
+    void defer_version(const store::BillVersionRecord& version, const Error& error);
     bool stop_requested();
     void pause(std::chrono::steady_clock::duration how_long);
     // Sends one batch (durable as Sending first) and records what Azure said.

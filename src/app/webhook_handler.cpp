@@ -54,9 +54,9 @@ class WebhookHandler : public std::enable_shared_from_this<WebhookHandler> {
 public:
     explicit WebhookHandler(WebhookContext& context) : context_(context) {}
 
-    // Runs on an I/O thread up to the hand-over to the committer; the answer
-    // is sent from the commit thread once the delivery is durable.
-    // (A delivery that carries only a bill id still fetches it from m3ter here.)
+    // Runs on an I/O thread up to the hand-over to the committer (or, for a
+    // bill to fetch from m3ter, to the worker pool); the answer is sent from
+    // the commit thread once the delivery is durable.
     void handle(const net::HttpRequest& request, net::Responder respond) const {
         const WebhookConfig& config = context_.config.webhook;
         if (!is_json_content_type(request.headers.get("Content-Type"))) {
@@ -86,8 +86,17 @@ public:
         delivery.headers = kept_headers(request);
         delivery.remote_addr = client;
         delivery.received_at = context_.clock.now();
-        decode(request.body, delivery);
+        auto event = decode_bill_event(request.body);
+        if (event && !event->bill && !event->bill_id.empty() && context_.m3ter != nullptr) {
+            fetch_later(std::move(*event), std::move(delivery), std::move(respond));
+            return;
+        }
+        decode(std::move(event), delivery);
+        submit(std::move(delivery), std::move(respond));
+    }
 
+private:
+    void submit(store::Delivery delivery, net::Responder respond) const {
         context_.committer.submit(
             std::move(delivery), [self = shared_from_this(), respond = std::move(respond)](
                                      const store::Delivery& stored, Result<store::DeliveryReceipt> receipt) {
@@ -95,7 +104,29 @@ public:
             });
     }
 
-private:
+    // Fetches the bill an id-only delivery names on the worker pool, then
+    // submits the delivery from there. While m3ter fails the delivery is not
+    // stored and is answered 503, so that m3ter sends it again (issue 14).
+    void fetch_later(BillEvent event, store::Delivery delivery, net::Responder respond) const {
+        const std::string bill_id = event.bill_id;
+        auto job = [self = shared_from_this(), named = std::move(event), fetched = std::move(delivery),
+                    respond]() mutable {
+            if (auto failure = self->resolve_reference(named, fetched)) {
+                spdlog::warn("delivery for bill {} from {} answered 503: {}", named.bill_id, fetched.remote_addr,
+                             failure->message);
+                respond(error_response(503, *failure));
+                return;
+            }
+            if (fetched.bill) fetched.bill_json = bill_to_json_text(*fetched.bill);
+            self->submit(std::move(fetched), std::move(respond));
+        };
+        if (context_.fetchers == nullptr || !context_.fetchers->post(std::move(job))) {
+            spdlog::warn("delivery for bill {} answered 503: too many bills are being fetched from m3ter", bill_id);
+            respond(error_response(503, "m3ter_busy",
+                                   "too many deliveries are waiting on m3ter to fetch their bill; retry later", "id"));
+        }
+    }
+
     // The answer for a delivery the committer has recorded (or failed to). Runs on the commit thread.
     net::HttpResponse answer(const store::Delivery& delivery, const Result<store::DeliveryReceipt>& receipt) const {
         const std::string& client = delivery.remote_addr;
@@ -127,9 +158,8 @@ private:
         return error_response(400, error);
     }
 
-    // Fills the decoded parts of `delivery`, or its error.
-    void decode(const std::string& body, store::Delivery& delivery) const {
-        auto event = decode_bill_event(body);
+    // Fills the decoded parts of `delivery`, or its error. Never asks m3ter.
+    void decode(Result<BillEvent> event, store::Delivery& delivery) const {
         if (!event) {
             delivery.error = event.error();
             return;
@@ -140,25 +170,34 @@ private:
         if (event->bill) {
             delivery.bill = std::move(event->bill);
         } else if (!event->bill_id.empty()) {
-            resolve_reference(*event, delivery);
+            (void)resolve_reference(*event, delivery);  // no m3ter here: nothing to fail
         }
         if (delivery.bill) delivery.bill_json = bill_to_json_text(*delivery.bill);
     }
 
-    // A delivery that names a bill without carrying it.
-    void resolve_reference(const BillEvent& event, store::Delivery& delivery) const {
+    // A delivery that names a bill without carrying it: the delivery's bill,
+    // its deletion by id, or its error (stored, answered 400). Returns the
+    // error to answer 503 with, without storing anything, when m3ter could not
+    // answer: unreachable, timed out, 429/5xx, token refused. A 404 or another
+    // refusal is m3ter's answer and a bill that fails validation is the bill's
+    // fault: those are errors of the delivery. Blocks on m3ter: never call it
+    // on an I/O thread.
+    std::optional<Error> resolve_reference(const BillEvent& event, store::Delivery& delivery) const {
         if (context_.m3ter != nullptr) {
             auto fetched = context_.m3ter->fetch_bill(event.bill_id);
             if (fetched) {
                 delivery.bill = std::move(*fetched);
-                return;
+                return std::nullopt;
             }
             if (event.kind != BillEventKind::Deleted) {
-                delivery.error = make_error("bill_unavailable",
-                                            "bill " + event.bill_id + " could not be fetched from m3ter: " +
-                                                fetched.error().message,
-                                            "id");
-                return;
+                Error error = make_error("bill_unavailable",
+                                         "bill " + event.bill_id + " could not be fetched from m3ter: " +
+                                             fetched.error().message,
+                                         "id");
+                const std::string& code = fetched.error().code;
+                if (code == m3ter::kUnavailable || code == m3ter::kUnauthorized) return error;
+                delivery.error = std::move(error);
+                return std::nullopt;
             }
         }
         if (event.kind == BillEventKind::Deleted) {
@@ -168,12 +207,13 @@ private:
             // stored as version 0 with an empty account, which blanked the bill's
             // accountId; found by the crash campaign, issue 5).
             delivery.bill_id = event.bill_id;
-            return;
+            return std::nullopt;
         }
         delivery.error = make_error("bill_missing",
                                     "the delivery carries only bill id " + event.bill_id +
                                         " and no m3ter API is configured to fetch it",
                                     "m3terEvent");
+        return std::nullopt;
     }
 
     WebhookContext& context_;

@@ -4,6 +4,9 @@
 // the delivery and bill version before the answer. The durable write goes
 // through the DeliveryCommitter (group commit): the answer is sent from its
 // commit thread once the transaction holding the delivery has committed.
+// A delivery that carries only a bill id is fetched from m3ter on the worker
+// pool, never on an HTTP I/O thread (issue 14): a slow m3ter must not stall
+// /healthz or other deliveries.
 #include <functional>
 #include <string>
 #include <vector>
@@ -12,6 +15,7 @@
 #include "meterbridge/m3ter/api_client.hpp"
 #include "delivery_committer.hpp"
 #include "router.hpp"
+#include "worker_pool.hpp"
 
 namespace meterbridge::app {
 
@@ -21,6 +25,7 @@ struct WebhookContext {
     const Clock& clock;
     m3ter::ApiClient* m3ter = nullptr;  // null: id-only deliveries cannot be fetched
     std::function<void()> wake_scheduler;
+    WorkerPool* fetchers = nullptr;  // where m3ter fetches run; required with `m3ter`
 };
 
 void add_webhook_route(Router& router, WebhookContext& context);

@@ -381,13 +381,21 @@ std::optional<M3terConfig> parse_m3ter(const Json* value, const SecretSource& se
     return m3ter;
 }
 
-OpsConfig parse_ops(const Json* value, const ListenConfig& listen, const SecretSource& secrets, Warnings& warnings) {
+// `proxied`: trusted_proxies are configured (SPEC §5): requests may arrive
+// through a reverse proxy, so a loopback listen.address is not private.
+OpsConfig parse_ops(const Json* value, const ListenConfig& listen, bool proxied, const SecretSource& secrets,
+                    Warnings& warnings) {
     const Section section(value ? *value : empty_object(), "ops", {"token"});
     OpsConfig ops;
     ops.token = optional_secret(section, "token", secrets, warnings);
     if (!ops.token && !listen.is_loopback()) {
         throw ConfigError(section.key("token"),
                           "is required when listen.address is not a loopback address (" + listen.address + ")");
+    }
+    if (!ops.token && proxied) {
+        throw ConfigError(section.key("token"),
+                          "is required when trusted_proxies are configured (behind a reverse proxy, loopback is "
+                          "not private)");
     }
     return ops;
 }
@@ -682,10 +690,20 @@ std::vector<Json> parse_accounts(const Section& root) {
     return accounts;
 }
 
-TestingConfig parse_testing(const Json* value, Warnings& warnings) {
+TestingConfig parse_testing(const Json* value, const ListenConfig& listen, bool proxied, Warnings& warnings) {
     const Section section(value ? *value : empty_object(), "testing", {"clock_control"});
     TestingConfig testing;
     testing.clock_control = section.boolean("clock_control", false);
+    // A test switch must never be reachable from outside (SPEC §5, issue 14).
+    if (testing.clock_control && !listen.is_loopback()) {
+        throw ConfigError(section.key("clock_control"),
+                          "is accepted only with a loopback listen.address, not " + listen.address);
+    }
+    if (testing.clock_control && proxied) {
+        throw ConfigError(section.key("clock_control"),
+                          "is accepted only when no trusted_proxies are configured (behind a reverse proxy, "
+                          "loopback is not private)");
+    }
     if (testing.clock_control) warnings.push_back("testing.clock_control is on: PUT /testing/clock can move time");
     return testing;
 }
@@ -731,13 +749,16 @@ Config parse_config_document(const Json& document, const SecretSource& secrets) 
     config.log = parse_log(root.object("log"));
     config.webhook = parse_webhook(root.object("webhook"), config.listen, secrets, warnings);
     config.m3ter = parse_m3ter(root.object("m3ter"), secrets, warnings);
-    config.ops = parse_ops(root.object("ops"), config.listen, secrets, warnings);
+    // Only a list written in the file counts: the default (a local proxy's
+    // address) must not make every minimal config need a token.
+    const bool proxied = root.array("trusted_proxies") != nullptr && !config.trusted_proxies.empty();
+    config.ops = parse_ops(root.object("ops"), config.listen, proxied, secrets, warnings);
     config.azure = parse_azure(root.object("azure"), secrets, warnings);
     config.scheduler = parse_scheduler(root.object("scheduler"));
     config.integrations = parse_integrations(root, warnings);
     config.external_mappings = parse_mappings(root, config.integrations);
     config.accounts = parse_accounts(root);
-    config.testing = parse_testing(root.object("testing"), warnings);
+    config.testing = parse_testing(root.object("testing"), config.listen, proxied, warnings);
     return config;
 }
 

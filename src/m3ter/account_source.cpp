@@ -18,7 +18,9 @@ public:
         }
     }
 
-    std::optional<Json> account(const std::string& account_id) override {
+    AccountLookup account(const std::string& account_id) override { return std::optional<Json>(find(account_id)); }
+
+    std::optional<Json> find(const std::string& account_id) const {
         const auto it = accounts_.find(account_id);
         if (it == accounts_.end()) return std::nullopt;
         return it->second;
@@ -34,20 +36,28 @@ public:
                      ApiAccountSourceOptions options)
         : client_(client), clock_(clock), fallback_(std::move(static_accounts)), options_(options) {}
 
-    std::optional<Json> account(const std::string& account_id) override {
+    AccountLookup account(const std::string& account_id) override {
         {
             std::lock_guard lock(mutex_);
             const auto it = cache_.find(account_id);
-            if (it != cache_.end() && clock_.now() < it->second.expires_at) return it->second.account;
+            if (it != cache_.end() && clock_.now() < it->second.expires_at) {
+                return std::optional<Json>(it->second.account);
+            }
         }
         // No lock while m3ter is asked: other ids must not wait on this one.
         const Instant asked_at = clock_.now();
         auto fetched = client_.fetch_account(account_id);
-        if (!fetched) return fallback_.account(account_id);
+        if (!fetched) {
+            if (auto entry = fallback_.find(account_id)) return entry;
+            // Only m3ter's own "no such account" is an answer; anything else
+            // says nothing about the account (issue 14).
+            if (fetched.error().code == kNotFound) return std::optional<Json>();
+            return fetched.error();
+        }
         std::lock_guard lock(mutex_);
         if (cache_.size() >= kPruneAbove) prune(asked_at);
         cache_.insert_or_assign(account_id, Entry{*fetched, asked_at + options_.ttl});
-        return std::move(fetched).value();
+        return std::optional<Json>(std::move(fetched).value());
     }
 
 private:

@@ -144,7 +144,8 @@ std::vector<Result<DeliveryReceipt>> SqliteStore::record_deliveries(std::span<co
     });
 }
 
-Result<std::vector<BillVersionRecord>> SqliteStore::pending_bill_versions(std::int64_t after_id, std::size_t limit) {
+Result<std::vector<BillVersionRecord>> SqliteStore::pending_bill_versions(std::int64_t after_id, std::size_t limit,
+                                                                         std::optional<Instant> due_at) {
     return read([&](sqlite::Database& db) -> Result<std::vector<BillVersionRecord>> {
         std::vector<BillVersionRecord> out;
         // Driven by the partial index of unprocessed versions; a version
@@ -152,10 +153,14 @@ Result<std::vector<BillVersionRecord>> SqliteStore::pending_bill_versions(std::i
         sqlite::Statement st = db.prepare("SELECT " MB_BILL_VERSION_COLUMNS " FROM bill_versions bv "
                                           "INDEXED BY bill_versions_unprocessed "
                                           "JOIN bills b ON b.id = bv.bill_id AND b.current_version_id = bv.id "
-                                          "WHERE bv.processed = 0 AND bv.id > ?1 ORDER BY bv.id LIMIT ?2");
+                                          "WHERE bv.processed = 0 AND bv.id > ?1 "
+                                          "AND (?3 IS NULL OR bv.retry_at IS NULL OR bv.retry_at <= ?3) "
+                                          "ORDER BY bv.id LIMIT ?2");
         // SQLite's LIMIT is signed: a limit beyond int64 means no limit.
         const auto bounded = static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX));
-        st.bind_all(after_id, bounded);
+        std::optional<std::int64_t> due;
+        if (due_at) due = to_ms(*due_at);
+        st.bind_all(after_id, bounded, due);
         while (st.step()) out.push_back(read_bill_version(st));
         return out;
     });
@@ -183,7 +188,9 @@ Result<std::vector<BillVersionRecord>> SqliteStore::bill_versions(const std::str
 }
 
 Status mark_processed_in(sqlite::Database& db, std::int64_t version_id, Instant now) {
-    if (db.run("UPDATE bill_versions SET processed = 1, processed_at = ?2 WHERE id = ?1", version_id, to_ms(now)) == 0) {
+    if (db.run("UPDATE bill_versions SET processed = 1, processed_at = ?2, retry_attempts = 0, retry_at = NULL, "
+               "retry_reason = '' WHERE id = ?1",
+               version_id, to_ms(now)) == 0) {
         return make_error(std::string(kNotFound), "no bill version " + std::to_string(version_id));
     }
     return Ok{};
@@ -193,11 +200,27 @@ Status SqliteStore::mark_processed(std::int64_t version_id, Instant now) {
     return write([&](sqlite::Database& db) { return mark_processed_in(db, version_id, now); });
 }
 
+Status SqliteStore::defer_bill_version(std::int64_t version_id, Instant retry_at, const std::string& reason) {
+    return write([&](sqlite::Database& db) -> Status {
+        if (db.run("UPDATE bill_versions SET retry_attempts = retry_attempts + 1, retry_at = ?2, retry_reason = ?3 "
+                   "WHERE id = ?1 AND processed = 0",
+                   version_id, to_ms(retry_at), reason) == 1) {
+            return Ok{};
+        }
+        if (db.query_int("SELECT id FROM bill_versions WHERE id = ?1", version_id)) {
+            return make_error(std::string(kInvalidState),
+                              "bill version " + std::to_string(version_id) + " is processed");
+        }
+        return make_error(std::string(kNotFound), "no bill version " + std::to_string(version_id));
+    });
+}
+
 Result<BillVersionRecord> SqliteStore::reprocess_bill(const std::string& bill_id) {
     auto changed = write([&](sqlite::Database& db) -> Result<std::int64_t> {
         const auto current = db.query_int("SELECT current_version_id FROM bills WHERE id = ?1", bill_id);
         if (!current) return make_error(std::string(kNotFound), "no bill " + bill_id, "billId");
-        db.run("UPDATE bill_versions SET processed = 0, processed_at = NULL WHERE id = ?1", *current);
+        // An operator's reprocess is due at once, even while m3ter is awaited.
+        db.run("UPDATE bill_versions SET processed = 0, processed_at = NULL, retry_at = NULL WHERE id = ?1", *current);
         return *current;
     });
     if (!changed) return changed.error();

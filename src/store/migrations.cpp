@@ -236,9 +236,21 @@ CREATE INDEX bill_versions_unprocessed ON bill_versions (id) WHERE processed = 0
 CREATE INDEX pending_units_ready ON pending_units (ready_at);
 )sql";
 
+// Bill versions waiting on m3ter (issue 14): an m3ter failure while
+// converting a version leaves it unprocessed with its next attempt stored, so
+// the backoff survives a restart. The partial index of unprocessed versions
+// serves the scheduler's paging unchanged; a waiting version is skipped by
+// its retry_at.
+constexpr const char* kSchemaV3 = R"sql(
+ALTER TABLE bill_versions ADD COLUMN retry_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE bill_versions ADD COLUMN retry_at INTEGER;
+ALTER TABLE bill_versions ADD COLUMN retry_reason TEXT NOT NULL DEFAULT '';
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "initial schema: deliveries, bills, mappings, runs, ledger, outbox, exchange log", kSchemaV1},
     Migration{2, "indexes of unprocessed bill versions and of ready pending units", kSchemaV2},
+    Migration{3, "retry columns of bill versions waiting on m3ter", kSchemaV3},
 };
 
 }  // namespace

@@ -236,6 +236,10 @@ Result<StoreMetrics> SqliteStore::metrics() {
             db.query_int("SELECT COUNT(*) FROM bills b JOIN bill_versions bv ON bv.id = b.current_version_id "
                          "WHERE bv.processed = 0")
                 .value_or(0);
+        m.versions_waiting_on_m3ter =
+            db.query_int("SELECT COUNT(*) FROM bills b JOIN bill_versions bv ON bv.id = b.current_version_id "
+                         "WHERE bv.processed = 0 AND bv.retry_at IS NOT NULL")
+                .value_or(0);
         {
             // Current versions only: held_items keeps the items of every
             // version, and only the current one's wait on a fix. Two linear

@@ -19,6 +19,9 @@ BillVersionRecord read_bill_version(const sqlite::Statement& row) {
     v.received_at = from_ms(row.int64(12));
     v.processed = row.int64(13) != 0;
     if (auto at = row.optional_int64(14)) v.processed_at = from_ms(*at);
+    v.retry_attempts = row.integer(15);
+    if (auto at = row.optional_int64(16)) v.retry_at = from_ms(*at);
+    v.retry_reason = row.text(17);
     return v;
 }
 

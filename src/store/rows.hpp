@@ -11,7 +11,7 @@
 #define MB_BILL_VERSION_COLUMNS                                                                                 \
     "bv.id, bv.bill_id, bv.version, bv.account_id, bv.account_code, bv.status, bv.event_kind, bv.deleted, "    \
     "(b.current_version_id = bv.id), bv.content_hash, bv.bill_json, bv.delivery_id, bv.received_at, "          \
-    "bv.processed, bv.processed_at"
+    "bv.processed, bv.processed_at, bv.retry_attempts, bv.retry_at, bv.retry_reason"
 
 // events AS e.
 #define MB_EVENT_COLUMNS                                                                                        \

@@ -42,10 +42,12 @@ public:
     Result<DeliveryReceipt> record_delivery(const Delivery& delivery) override;
     std::vector<Result<DeliveryReceipt>> record_deliveries(std::span<const Delivery> deliveries) override;
     using Store::pending_bill_versions;
-    Result<std::vector<BillVersionRecord>> pending_bill_versions(std::int64_t after_id, std::size_t limit) override;
+    Result<std::vector<BillVersionRecord>> pending_bill_versions(std::int64_t after_id, std::size_t limit,
+                                                                 std::optional<Instant> due_at) override;
     Result<BillVersionRecord> bill_version(std::int64_t version_id) override;
     Result<std::vector<BillVersionRecord>> bill_versions(const std::string& bill_id) override;
     Status mark_processed(std::int64_t version_id, Instant now) override;
+    Status defer_bill_version(std::int64_t version_id, Instant retry_at, const std::string& reason) override;
     Result<BillVersionRecord> reprocess_bill(const std::string& bill_id) override;
     Result<DeliveryRecord> delivery(std::int64_t delivery_id) override;
 

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -22,10 +23,10 @@ namespace {
 
 using testing::at;
 
-store::Delivery delivery_of(int n, const std::string& subtotal) {
+store::Delivery delivery_of(int n, const std::string& subtotal, const std::string& account = "acc-1") {
     const std::string id = "bill-" + std::to_string(n);
-    const std::string text = R"({"id":")" + id +
-                             R"(","version":1,"accountId":"acc-1","status":"APPROVED","currency":"USD","lineItems":[)"
+    const std::string text = R"({"id":")" + id + R"(","version":1,"accountId":")" + account +
+                             R"(","status":"APPROVED","currency":"USD","lineItems":[)"
                              R"({"lineItemType":"USAGE","productId":"prod-1","subtotal":)" +
                              subtotal + "}]}";
     store::Delivery delivery;
@@ -157,6 +158,145 @@ TEST_F(SchedulerConversion, ABusyIntakeGetsOnePagePerTick) {
     EXPECT_EQ(second.events_planned, 1);  // the rest of the tick ran: one event for (sub-1, 10:00)
     EXPECT_EQ(second.batches_sent, 1);    // and was sent (here without a token: not delivered)
     EXPECT_TRUE(store_->pending_bill_versions()->empty());
+}
+
+// Account data for the filter, scripted per account: the queued answers
+// first, then the account (country UK) for good.
+class ScriptedAccounts final : public m3ter::AccountSource {
+public:
+    m3ter::AccountLookup account(const std::string& account_id) override {
+        ++asked[account_id];
+        auto& queued = failures[account_id];
+        if (queued > 0) {
+            --queued;
+            return make_error(std::string(m3ter::kUnavailable), "m3ter answered HTTP 503 for account " + account_id);
+        }
+        return std::optional<Json>(Json{{"id", account_id}, {"customFields", {{"country", "UK"}}}});
+    }
+
+    std::map<std::string, int> failures;  // account -> failures still to answer
+    std::map<std::string, int> asked;
+};
+
+class SchedulerM3terOutage : public SchedulerConversion {
+protected:
+    SchedulerM3terOutage() {
+        config_.integrations[0].account_filter = AccountFilter::parse(R"(customFields.country == "UK")").value();
+        ExternalMapping other;
+        other.id = "cfg-1";
+        other.m3ter_entity = MappingEntity::Account;
+        other.m3ter_id = "acc-2";
+        other.external_table = ExternalTable::Subscription;
+        other.external_id = "sub-2";
+        config_.external_mappings.push_back(other);
+        scheduler_ = make_scheduler();
+    }
+
+    std::unique_ptr<Scheduler> make_scheduler() {
+        return std::make_unique<Scheduler>(Scheduler::Deps{config_, *store_, clock_, transport_, tokens_, &accounts_,
+                                                           azure::MeteringClientOptions{}, {}});
+    }
+
+    store::BillVersionRecord version_of(const std::string& bill_id) { return store_->bill_versions(bill_id)->back(); }
+
+    ScriptedAccounts accounts_;
+};
+
+// Issue 14: one 503 while resolving the account made the version "processed"
+// with the integration skipped (AccountUnresolved): none of its units was sent.
+TEST_F(SchedulerM3terOutage, AVersionWaitsWhileM3terFailsAndTheOthersOfThePageGoOn) {
+    accounts_.failures["acc-1"] = 2;
+    std::vector<store::Delivery> deliveries = {delivery_of(0, "4.56", "acc-1"), delivery_of(1, "0.05", "acc-2")};
+    for (const auto& result : store_->record_deliveries(deliveries)) ASSERT_TRUE(result.ok());
+
+    EXPECT_EQ(scheduler_->tick().versions_processed, 1);  // bill-1 goes on
+    store::BillVersionRecord waiting = version_of("bill-0");
+    EXPECT_FALSE(waiting.processed);
+    EXPECT_EQ(waiting.retry_attempts, 1);
+    ASSERT_TRUE(waiting.retry_at.has_value());
+    EXPECT_GT(*waiting.retry_at, clock_.now());
+    EXPECT_LE(*waiting.retry_at, clock_.now() + std::chrono::seconds(2));
+    EXPECT_NE(waiting.retry_reason.find("503"), std::string::npos) << waiting.retry_reason;
+    EXPECT_EQ(rows("SELECT count(*) FROM integration_runs WHERE bill_id = 'bill-0'"), 0) << "no run, no old targets";
+    EXPECT_EQ(rows("SELECT count(*) FROM pending_units WHERE bill_id = 'bill-0'"), 0);
+    EXPECT_EQ(rows("SELECT sum(units) FROM pending_units WHERE bill_id = 'bill-1'"), 5);
+    EXPECT_EQ(store_->metrics()->versions_waiting_on_m3ter, 1);
+
+    // Not due yet: m3ter is not asked again.
+    EXPECT_EQ(scheduler_->tick().versions_processed, 0);
+    EXPECT_EQ(accounts_.asked["acc-1"], 1);
+
+    // Due: asked, fails again; the next wait is longer.
+    clock_.set(*waiting.retry_at);
+    EXPECT_EQ(scheduler_->tick().versions_processed, 0);
+    EXPECT_EQ(accounts_.asked["acc-1"], 2);
+    waiting = version_of("bill-0");
+    EXPECT_EQ(waiting.retry_attempts, 2);
+    ASSERT_TRUE(waiting.retry_at.has_value());
+    EXPECT_GE(*waiting.retry_at, clock_.now() + std::chrono::seconds(2));
+    EXPECT_LE(*waiting.retry_at, clock_.now() + std::chrono::seconds(4));
+
+    // m3ter answers: converted with the account, every unit queued.
+    clock_.set(*waiting.retry_at);
+    EXPECT_EQ(scheduler_->tick().versions_processed, 1);
+    const store::BillVersionRecord done = version_of("bill-0");
+    EXPECT_TRUE(done.processed);
+    EXPECT_EQ(done.retry_attempts, 0);
+    EXPECT_FALSE(done.retry_at.has_value());
+    EXPECT_EQ(rows("SELECT sum(units) FROM pending_units WHERE bill_id = 'bill-0'"), 456);
+    EXPECT_EQ(store_->metrics()->versions_waiting_on_m3ter, 0);
+}
+
+TEST_F(SchedulerM3terOutage, TheBackoffSurvivesARestartAndIsCapped) {
+    accounts_.failures["acc-1"] = 100;
+    record(0, 1);
+    Duration wait{};
+    for (int attempt = 1; attempt <= 12; ++attempt) {
+        scheduler_->tick();
+        const auto waiting = version_of("bill-0");
+        ASSERT_EQ(waiting.retry_attempts, attempt);
+        ASSERT_TRUE(waiting.retry_at.has_value());
+        wait = *waiting.retry_at - clock_.now();
+        EXPECT_LE(wait, std::chrono::minutes(10)) << "attempt " << attempt;
+        clock_.set(*waiting.retry_at);
+    }
+    EXPECT_GE(wait, std::chrono::minutes(5)) << "the wait grew to the cap (half of it fixed, half jitter)";
+    EXPECT_EQ(accounts_.asked["acc-1"], 12);
+
+    // A restart: the wait is read back from the database, not started afresh.
+    const auto waiting = version_of("bill-0");
+    clock_.set(*waiting.retry_at - std::chrono::seconds(1));
+    scheduler_.reset();
+    store_.reset();  // the database's lock is released before it is opened again
+    store_ = store::open_sqlite_store(path());
+    scheduler_ = make_scheduler();
+    EXPECT_EQ(scheduler_->tick().versions_processed, 0);
+    EXPECT_EQ(accounts_.asked["acc-1"], 12) << "not due yet after the restart";
+    accounts_.failures["acc-1"] = 0;
+    clock_.set(*waiting.retry_at);
+    EXPECT_EQ(scheduler_->tick().versions_processed, 1);
+}
+
+TEST_F(SchedulerM3terOutage, AnAccountNobodyKnowsFailsTheFilterAndTheVersionIsProcessed) {
+    class Unknown final : public m3ter::AccountSource {
+    public:
+        m3ter::AccountLookup account(const std::string&) override { return std::optional<Json>(); }
+    } unknown;
+    Scheduler scheduler(Scheduler::Deps{config_, *store_, clock_, transport_, tokens_, &unknown,
+                                        azure::MeteringClientOptions{}, {}});
+    record(0, 1);
+    EXPECT_EQ(scheduler.tick().versions_processed, 1);
+    EXPECT_TRUE(version_of("bill-0").processed);
+    EXPECT_EQ(rows("SELECT count(*) FROM pending_units"), 0);
+}
+
+TEST_F(SchedulerM3terOutage, AReprocessIsDueAtOnceEvenWhileWaiting) {
+    accounts_.failures["acc-1"] = 1;
+    record(0, 1);
+    scheduler_->tick();
+    ASSERT_TRUE(version_of("bill-0").retry_at.has_value());
+    ASSERT_TRUE(store_->reprocess_bill("bill-0").ok());
+    EXPECT_EQ(scheduler_->tick().versions_processed, 1);
 }
 
 }  // namespace

@@ -182,6 +182,48 @@ TEST_F(StoreDeliveries, ReprocessMarksTheCurrentVersionPendingAgain) {
     EXPECT_EQ(store_->mark_processed(999, at("2026-01-01T10:01:00Z")).error().code, store::kNotFound);
 }
 
+// Issue 14: a version whose account m3ter failed to resolve waits with its
+// next attempt stored; only versions due are handed to the scheduler.
+TEST_F(StoreDeliveries, ADeferredVersionIsLeftOutUntilItsRetryIsDue) {
+    const auto waiting = record(delivery(bill_json("b-1", 1)));
+    const auto other = record(delivery(bill_json("b-2", 1)));
+    const Instant retry_at = at("2026-01-01T10:05:00Z");
+    ASSERT_TRUE(store_->defer_bill_version(waiting.bill_version_id, retry_at, "unavailable: HTTP 503").ok());
+    ASSERT_TRUE(store_->defer_bill_version(waiting.bill_version_id, retry_at, "unavailable: HTTP 502").ok());
+
+    const auto stored = store_->bill_version(waiting.bill_version_id);
+    EXPECT_FALSE(stored->processed);
+    EXPECT_EQ(stored->retry_attempts, 2);
+    EXPECT_EQ(stored->retry_at, retry_at);
+    EXPECT_EQ(stored->retry_reason, "unavailable: HTTP 502");
+    EXPECT_EQ(store_->metrics()->versions_waiting_on_m3ter, 1);
+    EXPECT_EQ(store_->metrics()->unprocessed_bill_versions, 2);
+
+    const auto before = store_->pending_bill_versions(0, 10, at("2026-01-01T10:04:59Z"));
+    ASSERT_EQ(before->size(), 1u);
+    EXPECT_EQ(before->front().id, other.bill_version_id);
+    EXPECT_EQ(store_->pending_bill_versions(0, 10, retry_at)->size(), 2u);
+    EXPECT_EQ(store_->pending_bill_versions()->size(), 2u) << "without a time, every unprocessed version";
+
+    ASSERT_TRUE(store_->mark_processed(waiting.bill_version_id, retry_at).ok());
+    const auto done = store_->bill_version(waiting.bill_version_id);
+    EXPECT_EQ(done->retry_attempts, 0);
+    EXPECT_FALSE(done->retry_at.has_value());
+    EXPECT_EQ(done->retry_reason, "");
+    EXPECT_EQ(store_->metrics()->versions_waiting_on_m3ter, 0);
+    EXPECT_EQ(store_->defer_bill_version(waiting.bill_version_id, retry_at, "late").error().code,
+              store::kInvalidState);
+    EXPECT_EQ(store_->defer_bill_version(999, retry_at, "none").error().code, store::kNotFound);
+}
+
+TEST_F(StoreDeliveries, AReprocessOfAWaitingVersionIsDueAtOnce) {
+    const auto waiting = record(delivery(bill_json("b-1", 1)));
+    ASSERT_TRUE(store_->defer_bill_version(waiting.bill_version_id, at("2026-01-01T11:00:00Z"), "unavailable").ok());
+    EXPECT_TRUE(store_->pending_bill_versions(0, 10, at("2026-01-01T10:00:00Z"))->empty());
+    ASSERT_TRUE(store_->reprocess_bill("b-1").ok());
+    EXPECT_EQ(store_->pending_bill_versions(0, 10, at("2026-01-01T10:00:00Z"))->size(), 1u);
+}
+
 TEST(StoreMappings, AddListDeleteAndDuplicates) {
     auto store = store::open_sqlite_store(":memory:");
     ExternalMapping m;

@@ -43,7 +43,8 @@ TEST(StoreOpen, MigrationsAreNumberedWithoutGaps) {
 }
 
 // A database written by the first release (schema 1) gains the scheduler's
-// indexes, and the paged query that names one of them works.
+// indexes and the retry columns of schema 3 (issue 14), and the paged query
+// that names one of them works.
 TEST(StoreOpen, ASchemaOneDatabaseIsMigratedAndItsPendingVersionsFound) {
     TempDir dir;
     const std::string path = dir.file("v1.db");
@@ -66,6 +67,9 @@ TEST(StoreOpen, ASchemaOneDatabaseIsMigratedAndItsPendingVersionsFound) {
         store::sqlite::Database db = store::sqlite::Database::open(path);
         db.exec("DROP INDEX bill_versions_unprocessed");
         db.exec("DROP INDEX pending_units_ready");
+        db.exec("ALTER TABLE bill_versions DROP COLUMN retry_attempts");
+        db.exec("ALTER TABLE bill_versions DROP COLUMN retry_at");
+        db.exec("ALTER TABLE bill_versions DROP COLUMN retry_reason");
         db.exec("PRAGMA user_version = 1");
     }
     auto store = store::open_sqlite_store(path);
@@ -73,10 +77,12 @@ TEST(StoreOpen, ASchemaOneDatabaseIsMigratedAndItsPendingVersionsFound) {
     EXPECT_EQ(testing::sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name IN "
                                      "('bill_versions_unprocessed', 'pending_units_ready')"),
               2);
-    const auto pending = store->pending_bill_versions(0, 10);
+    const auto pending = store->pending_bill_versions(0, 10, Instant{});
     ASSERT_TRUE(pending.ok()) << pending.error().message;
     ASSERT_EQ(pending->size(), 1u);
     EXPECT_EQ(pending->front().bill_id, "b-1");
+    EXPECT_EQ(pending->front().retry_attempts, 0);
+    EXPECT_FALSE(pending->front().retry_at.has_value());
 }
 
 TEST(StoreOpen, ReopeningKeepsDataAndSchema) {

@@ -31,13 +31,20 @@ protected:
 
     void start(m3ter::ApiClient* m3ter = nullptr) {
         committer = std::make_unique<DeliveryCommitter>(*store);
-        context =
-            std::make_unique<WebhookContext>(WebhookContext{config, *committer, clock, m3ter, [this] { ++wakes; }});
+        context = std::make_unique<WebhookContext>(
+            WebhookContext{config, *committer, clock, m3ter, [this] { ++wakes; }, &fetchers});
         add_webhook_route(router, *context);
     }
 
     net::HttpResponse post(const std::string& body, const std::string& content_type = "application/json",
                            std::optional<std::string> secret = std::string("secret-1")) {
+        return dispatch(body, content_type, secret).get();
+    }
+
+    // Hands the request to the router as an I/O thread would; the answer comes later.
+    std::future<net::HttpResponse> dispatch(const std::string& body,
+                                            const std::string& content_type = "application/json",
+                                            std::optional<std::string> secret = std::string("secret-1")) {
         net::HttpRequest request;
         request.method = "POST";
         request.target = request.path = "/webhooks/m3ter";
@@ -58,7 +65,17 @@ protected:
         auto answer = std::make_shared<std::promise<net::HttpResponse>>();
         auto future = answer->get_future();
         router.dispatch(request, [answer](net::HttpResponse response) { answer->set_value(std::move(response)); });
-        return future.get();
+        return future;
+    }
+
+    std::unique_ptr<m3ter::ApiClient> m3ter_client(const meterbridge::testing::FakeM3ter& fake,
+                                                   const std::string& secret = "client-secret-1") {
+        m3ter::ApiClientOptions options;
+        options.base_url = fake.base_url();
+        options.org_id = "org-1";
+        options.client_id = "client-id-1";
+        options.client_secret = secret;
+        return std::make_unique<m3ter::ApiClient>(options, http, clock);
     }
 
     Config config;
@@ -66,7 +83,9 @@ protected:
     std::unique_ptr<store::Store> store = store::open_sqlite_store(":memory:");
     std::unique_ptr<DeliveryCommitter> committer;
     std::unique_ptr<WebhookContext> context;
+    net::HttpClient http;
     Router router;
+    WorkerPool fetchers;  // declared last: stopped first, before what its jobs use
     std::atomic<int> wakes = 0;
 };
 
@@ -117,14 +136,8 @@ TEST_F(WebhookTest, AnIdOnlyDeliveryIsFetchedFromM3ter) {
     meterbridge::testing::FakeM3ter fake(clock);
     fake.put_bill("b-9", R"({"id":"b-9","version":4,"accountId":"acc-1","currency":"USD",
                              "lineItems":[{"lineItemType":"USAGE","subtotal":0.29}]})");
-    m3ter::ApiClientOptions options;
-    options.base_url = fake.base_url();
-    options.org_id = "org-1";
-    options.client_id = "client-id-1";
-    options.client_secret = "client-secret-1";
-    net::HttpClient http;
-    m3ter::ApiClient client(options, http, clock);
-    start(&client);
+    const auto client = m3ter_client(fake);
+    start(client.get());
     const auto answer = post(R"({"id":"evt-1","eventName":"billing.bill.updated","m3terEvent":{"eventData":{"id":"b-9"}}})");
     EXPECT_EQ(answer.status, 202) << answer.body;
     const auto versions = store->bill_versions("b-9");
@@ -136,6 +149,59 @@ TEST_F(WebhookTest, AnIdOnlyDeliveryIsFetchedFromM3ter) {
     const auto missing = post(R"({"id":"evt-2","eventName":"billing.bill.updated","m3terEvent":{"eventData":{"id":"b-x"}}})");
     EXPECT_EQ(missing.status, 400) << missing.body;
     EXPECT_NE(missing.body.find("b-x"), std::string::npos);
+}
+
+// Issue 14: a fetch that failed because m3ter was down was answered 400, so
+// m3ter never sent the delivery again and the bill was lost.
+TEST_F(WebhookTest, AnIdOnlyDeliveryWhoseFetchFailsIs503AndNothingIsStored) {
+    meterbridge::testing::FakeM3ter fake(clock);
+    fake.put_bill("b-9", R"({"id":"b-9","version":4,"accountId":"acc-1","currency":"USD",
+                             "lineItems":[{"lineItemType":"USAGE","subtotal":0.29}]})");
+    const auto client = m3ter_client(fake);
+    start(client.get());
+    const std::string delivery =
+        R"({"id":"evt-1","eventName":"billing.bill.updated","m3terEvent":{"eventData":{"id":"b-9"}}})";
+    for (const int status : {503, 500, 429}) {
+        fake.fail_next(status);
+        const auto answer = post(delivery);
+        EXPECT_EQ(answer.status, 503) << status << ": " << answer.body;
+        EXPECT_NE(answer.body.find("b-9"), std::string::npos) << answer.body;
+        EXPECT_NE(answer.body.find("\"field\":\"id\""), std::string::npos) << answer.body;
+    }
+    EXPECT_EQ(store->bill_detail("b-9").error().code, store::kNotFound);
+    EXPECT_FALSE(store->delivery(1).ok()) << "an unanswered fetch stores nothing";
+    EXPECT_EQ(wakes, 0);
+
+    const auto retried = post(delivery);  // m3ter sends it again
+    EXPECT_EQ(retried.status, 202) << retried.body;
+    EXPECT_EQ(store->bill_versions("b-9")->size(), 1u);
+}
+
+TEST_F(WebhookTest, ARefusedM3terTokenIs503Too) {
+    meterbridge::testing::FakeM3ter fake(clock);
+    fake.put_bill("b-9", kBill);
+    const auto client = m3ter_client(fake, "wrong-secret");
+    start(client.get());
+    const auto answer =
+        post(R"({"id":"evt-1","eventName":"billing.bill.updated","m3terEvent":{"eventData":{"id":"b-9"}}})");
+    EXPECT_EQ(answer.status, 503) << answer.body;
+}
+
+// The fetch ran inside the handler, on the HTTP I/O thread: a slow m3ter
+// stalled /healthz and every other delivery behind it.
+TEST_F(WebhookTest, TheFetchNeverRunsOnTheCallingThread) {
+    meterbridge::testing::FakeM3ter fake(clock);
+    fake.put_bill("b-9", R"({"id":"b-9","version":4,"accountId":"acc-1","currency":"USD",
+                             "lineItems":[{"lineItemType":"USAGE","subtotal":0.29}]})");
+    const auto client = m3ter_client(fake);
+    start(client.get());
+    fake.delay_next(std::chrono::seconds(2));
+    const auto started = std::chrono::steady_clock::now();
+    auto answer = dispatch(R"({"id":"evt-1","eventName":"billing.bill.updated","m3terEvent":{"eventData":{"id":"b-9"}}})");
+    EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(500)) << "the handler blocked";
+    EXPECT_EQ(post(kBill).status, 202) << "another delivery is not held up";
+    EXPECT_EQ(answer.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
+    EXPECT_EQ(answer.get().status, 202);
 }
 
 TEST_F(WebhookTest, WithoutAnM3terApiAnIdOnlyDeliveryIsRefusedButADeletionNeedsNoFetch) {

@@ -275,14 +275,28 @@ std::vector<Json> static_accounts() {
                 .value()};
 }
 
+// The account of a lookup that must have found one.
+Json found(const AccountLookup& lookup) {
+    if (!lookup.ok()) {
+        ADD_FAILURE() << "lookup failed: " << lookup.error().code << " " << lookup.error().message;
+        return Json();
+    }
+    if (!lookup->has_value()) {
+        ADD_FAILURE() << "account unknown";
+        return Json();
+    }
+    return **lookup;
+}
+
+bool unknown(const AccountLookup& lookup) { return lookup.ok() && !lookup->has_value(); }
+
 TEST(StaticAccountSource, MatchesById) {
     const auto source = make_static_account_source(static_accounts());
-    const auto account = source->account("acc-static");
-    ASSERT_TRUE(account.has_value());
-    EXPECT_EQ(account->at("code"), "ONLY-STATIC");
-    EXPECT_EQ(account->at("customFields").at("country"), "DE");
-    EXPECT_FALSE(source->account("acc-unknown").has_value());
-    EXPECT_FALSE(source->account("").has_value());
+    const Json account = found(source->account("acc-static"));
+    EXPECT_EQ(account.at("code"), "ONLY-STATIC");
+    EXPECT_EQ(account.at("customFields").at("country"), "DE");
+    EXPECT_TRUE(unknown(source->account("acc-unknown")));
+    EXPECT_TRUE(unknown(source->account("")));
 }
 
 TEST_F(ApiClientTest, AccountsAreCachedWithinTheTtlAndRefreshedAfter) {
@@ -290,18 +304,14 @@ TEST_F(ApiClientTest, AccountsAreCachedWithinTheTtlAndRefreshedAfter) {
     const auto source = make_api_account_source(client, clock_, static_accounts());
     const std::string path = "/organizations/org-1/accounts/acc-1";
 
-    auto account = source->account("acc-1");
-    ASSERT_TRUE(account.has_value());
-    EXPECT_EQ(account->at("code"), "ACME") << "m3ter's answer wins over the static entry";
+    EXPECT_EQ(found(source->account("acc-1")).at("code"), "ACME") << "m3ter's answer wins over the static entry";
     fake_->put_account("acc-1", R"({"id": "acc-1", "code": "ACME-RENAMED"})");
     clock_.advance(std::chrono::minutes(4) + std::chrono::seconds(59));
-    EXPECT_EQ(source->account("acc-1")->at("code"), "ACME");
+    EXPECT_EQ(found(source->account("acc-1")).at("code"), "ACME");
     EXPECT_EQ(fake_->requests_for(path), 1u);
 
     clock_.advance(std::chrono::seconds(1));
-    account = source->account("acc-1");
-    ASSERT_TRUE(account.has_value());
-    EXPECT_EQ(account->at("code"), "ACME-RENAMED");
+    EXPECT_EQ(found(source->account("acc-1")).at("code"), "ACME-RENAMED");
     EXPECT_EQ(fake_->requests_for(path), 2u);
 }
 
@@ -309,20 +319,59 @@ TEST_F(ApiClientTest, AccountsFallBackToTheStaticListAndFailuresAreNotCached) {
     ApiClient client(options(), http_, clock_, &log_);
     const auto source = make_api_account_source(client, clock_, static_accounts());
 
-    auto account = source->account("acc-static");  // 404 at m3ter
-    ASSERT_TRUE(account.has_value());
-    EXPECT_EQ(account->at("code"), "ONLY-STATIC");
+    EXPECT_EQ(found(source->account("acc-static")).at("code"), "ONLY-STATIC");  // 404 at m3ter
 
     fake_->fail_next(503);
-    account = source->account("acc-1");  // m3ter down: the static entry stands in
-    ASSERT_TRUE(account.has_value());
-    EXPECT_EQ(account->at("code"), "STATIC-ACME");
-    account = source->account("acc-1");  // asked again, not cached
-    ASSERT_TRUE(account.has_value());
-    EXPECT_EQ(account->at("code"), "ACME");
+    // m3ter down: the static entry stands in
+    EXPECT_EQ(found(source->account("acc-1")).at("code"), "STATIC-ACME");
+    // asked again, not cached
+    EXPECT_EQ(found(source->account("acc-1")).at("code"), "ACME");
     EXPECT_EQ(fake_->requests_for("/organizations/org-1/accounts/acc-1"), 2u);
 
-    EXPECT_FALSE(source->account("acc-nowhere").has_value());
+    EXPECT_TRUE(unknown(source->account("acc-nowhere")));
+}
+
+// Issue 14: a 503 while resolving the account made the bill "processed" with
+// nothing sent, because the failure read as "no such account".
+TEST_F(ApiClientTest, AnM3terFailureIsNotAnUnknownAccount) {
+    ApiClient client(options(), http_, clock_, &log_);
+    const auto source = make_api_account_source(client, clock_, static_accounts());
+    const std::string path = "/organizations/org-1/accounts/acc-only-m3ter";
+    fake_->put_account("acc-only-m3ter", R"({"id": "acc-only-m3ter", "code": "M3TER-ONLY"})");
+
+    for (const int status : {503, 500, 429}) {
+        fake_->fail_next(status);
+        const auto failed = source->account("acc-only-m3ter");
+        ASSERT_FALSE(failed.ok()) << status << ": a failure must not read as an answer";
+        EXPECT_EQ(failed.error().code, kUnavailable) << status;
+    }
+    EXPECT_EQ(found(source->account("acc-only-m3ter")).at("code"), "M3TER-ONLY") << "failures are not cached";
+    EXPECT_EQ(fake_->requests_for(path), 4u);
+
+    EXPECT_TRUE(unknown(source->account("acc-nowhere"))) << "only m3ter's 404 is an unknown account";
+}
+
+TEST_F(ApiClientTest, ATimeoutOrARefusedTokenIsAFailureToo) {
+    auto o = options();
+    o.request_timeout = std::chrono::milliseconds(300);
+    ApiClient client(o, http_, clock_, &log_);
+    const auto source = make_api_account_source(client, clock_, static_accounts());
+    fake_->put_account("acc-2", R"({"id": "acc-2"})");
+
+    fake_->delay_next(std::chrono::seconds(3));
+    const auto slow = source->account("acc-2");
+    ASSERT_FALSE(slow.ok());
+    EXPECT_EQ(slow.error().code, kUnavailable);
+    EXPECT_EQ(found(source->account("acc-static")).at("code"), "ONLY-STATIC") << "the static list still answers";
+
+    auto wrong = options();
+    wrong.client_secret = "not-the-secret";
+    ApiClient refused_client(wrong, http_, clock_, &log_);
+    const auto refused_source = make_api_account_source(refused_client, clock_, static_accounts());
+    const auto refused = refused_source->account("acc-2");
+    ASSERT_FALSE(refused.ok());
+    EXPECT_EQ(refused.error().code, kUnauthorized);
+    EXPECT_EQ(found(refused_source->account("acc-1")).at("code"), "STATIC-ACME") << "static entry, m3ter refused";
 }
 
 }  // namespace

@@ -547,6 +547,7 @@ TEST(Config, OpsTokenRequiredOffLoopback) {
 
 TEST(Config, TrustedProxiesAndBaseUrl) {
     const Config config = parse(with(R"({"trusted_proxies":["10.0.0.0/8","::1","2001:db8::/32"],
+                                         "ops":{"token":"env:K"},
                                          "public_base_url":"https://bridge.example.com/"})"));
     ASSERT_EQ(config.trusted_proxies.size(), 3U);
     EXPECT_EQ(config.trusted_proxies[1].to_string(), "::1/128");
@@ -556,6 +557,38 @@ TEST(Config, TrustedProxiesAndBaseUrl) {
     EXPECT_TRUE(config.trusted_proxies[2].contains(*parse_ip_address("2001:db8:ffff::1")));
     EXPECT_EQ(config.public_base_url, "https://bridge.example.com");
     EXPECT_TRUE(parse(with(R"({"trusted_proxies":[]})")).trusted_proxies.empty());
+}
+
+// Issue 14 (SPEC §5): a test switch must never be reachable from outside.
+TEST(Config, ClockControlOnlyOnLoopbackWithoutTrustedProxies) {
+    const Failure public_listen =
+        failure(with(R"({"listen":{"address":"0.0.0.0"},"ops":{"token":"env:K"},"testing":{"clock_control":true}})"));
+    EXPECT_EQ(public_listen.key, "testing.clock_control");
+    EXPECT_NE(public_listen.message.find("0.0.0.0"), std::string::npos) << public_listen.message;
+
+    const Failure proxied = failure(
+        with(R"({"trusted_proxies":["127.0.0.1/32"],"ops":{"token":"env:K"},"testing":{"clock_control":true}})"));
+    EXPECT_EQ(proxied.key, "testing.clock_control");
+    EXPECT_NE(proxied.message.find("trusted_proxies"), std::string::npos) << proxied.message;
+
+    // Loopback and no proxy: the default list is not "configured", [] neither.
+    EXPECT_TRUE(parse(with(R"({"testing":{"clock_control":true}})")).testing.clock_control);
+    EXPECT_TRUE(parse(with(R"({"trusted_proxies":[],"testing":{"clock_control":true}})")).testing.clock_control);
+    EXPECT_TRUE(parse(with(R"({"listen":{"address":"::1"},"testing":{"clock_control":true}})")).testing.clock_control);
+    // Off, the switch needs nothing.
+    EXPECT_FALSE(parse(with(R"({"listen":{"address":"0.0.0.0"},"ops":{"token":"env:K"}})")).testing.clock_control);
+}
+
+TEST(Config, OpsTokenRequiredWithTrustedProxies) {
+    const Failure proxied = failure(with(R"({"trusted_proxies":["10.0.0.0/8"]})"));
+    EXPECT_EQ(proxied.key, "ops.token");
+    EXPECT_NE(proxied.message.find("trusted_proxies"), std::string::npos) << proxied.message;
+    EXPECT_EQ(failure(with(R"({"trusted_proxies":["127.0.0.1/32"]})")).key, "ops.token");
+
+    EXPECT_EQ(parse(with(R"({"trusted_proxies":["10.0.0.0/8"],"ops":{"token":"env:K"}})")).ops.token->value(),
+              "the-api-key");
+    EXPECT_FALSE(parse(with(R"({"trusted_proxies":[]})")).ops.token.has_value());
+    EXPECT_FALSE(parse(kMinimal).ops.token.has_value()) << "the default list alone needs no token";
 }
 
 TEST(Config, TestingClockControlWarns) {

@@ -8,21 +8,29 @@
 #include <vector>
 
 #include "meterbridge/core/exact_json.hpp"
+#include "meterbridge/core/result.hpp"
 #include "meterbridge/core/time.hpp"
 #include "meterbridge/m3ter/api_client.hpp"
 
 namespace meterbridge::m3ter {
+
+// What a lookup can say (issue 14): the Account; "unknown": nobody has it
+// (m3ter answered 404, or there is no m3ter API, and no static entry); or an
+// error: m3ter could not be asked or did not answer (kUnavailable: transport
+// failure, timeout, 429/5xx; kUnauthorized: token refused; kRejected: another
+// 4xx) and no static entry stands in. Only "unknown" may make the account
+// fail the filter: after an error the caller must try again later, or a bill
+// would be converted without the account and its units never sent.
+using AccountLookup = Result<std::optional<Json>>;
 
 // Implementations are thread-safe.
 class AccountSource {
 public:
     virtual ~AccountSource() = default;
 
-    // The Account object with this id, or nullopt when it cannot be resolved
-    // (unknown everywhere, or the API failed and no static entry exists). The
-    // caller logs that; the account then fails the filter. May block on the
+    // The Account object with this id (see AccountLookup). May block on the
     // m3ter API for up to its request timeout.
-    virtual std::optional<Json> account(const std::string& account_id) = 0;
+    virtual AccountLookup account(const std::string& account_id) = 0;
 };
 
 // The config's static `accounts`, matched by their string "id" (the first
@@ -37,9 +45,10 @@ struct ApiAccountSourceOptions {
 
 // Asks `client` (through a per-id cache of successful answers, expiring after
 // `ttl` by `clock`), and falls back to the static `accounts` when m3ter does
-// not answer with the account. Failures are not cached: the next lookup asks
-// again. Concurrent misses for one id may each ask m3ter (harmless: the
-// answers are the same). `client` and `clock` must outlive the source.
+// not answer with the account: a static entry answers whether m3ter said 404
+// or failed. Without one, 404 is "unknown" and any other failure an error.
+// Neither is cached: the next lookup asks again. Concurrent misses for one
+// id may each ask m3ter (harmless: the answers are the same). `client` and `clock` must outlive the source.
 std::unique_ptr<AccountSource> make_api_account_source(ApiClient& client, const Clock& clock,
                                                        std::vector<Json> static_accounts,
                                                        ApiAccountSourceOptions options = {});

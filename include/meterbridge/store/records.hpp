@@ -88,6 +88,12 @@ struct BillVersionRecord {
     Instant received_at;
     bool processed = false;        // the scheduler has converted and recalculated it
     std::optional<Instant> processed_at;
+    // While unprocessed because m3ter failed (issue 14): the failed attempts
+    // so far, when the next one is due, and the last failure. A processed
+    // version has none.
+    int retry_attempts = 0;
+    std::optional<Instant> retry_at;
+    std::string retry_reason;
 };
 
 // ------------------------------------------------------------- integration runs
@@ -234,6 +240,7 @@ struct StoreMetrics {
     std::optional<Instant> oldest_pending;    // creation time of the oldest pending entry
     std::int64_t over_reported_units = 0;     // sum over keys
     std::int64_t unprocessed_bill_versions = 0;
+    std::int64_t versions_waiting_on_m3ter = 0;  // current, unprocessed, deferred after an m3ter failure
     std::map<int, std::int64_t> azure_http_status;  // status -> exchanges in the log (0: no answer)
     std::map<int, std::int64_t> token_http_status;  // the same for the token endpoint
     // Line items held by the current versions of bills, per (integration,

@@ -67,14 +67,26 @@ public:
     }
     // The current version of every bill whose current version is unprocessed,
     // oldest first: at most `limit` of them, with ids above `after_id` (keyset
-    // paging, so that a backlog is never loaded whole).
-    virtual Result<std::vector<BillVersionRecord>> pending_bill_versions(std::int64_t after_id, std::size_t limit) = 0;
+    // paging, so that a backlog is never loaded whole). With `due_at`, a
+    // version deferred by defer_bill_version() is left out until its
+    // retry_at <= *due_at.
+    virtual Result<std::vector<BillVersionRecord>> pending_bill_versions(std::int64_t after_id, std::size_t limit,
+                                                                         std::optional<Instant> due_at) = 0;
+    Result<std::vector<BillVersionRecord>> pending_bill_versions(std::int64_t after_id, std::size_t limit) {
+        return pending_bill_versions(after_id, limit, std::nullopt);
+    }
     Result<std::vector<BillVersionRecord>> pending_bill_versions() { return pending_bill_versions(0, SIZE_MAX); }
     virtual Result<BillVersionRecord> bill_version(std::int64_t version_id) = 0;
     virtual Result<std::vector<BillVersionRecord>> bill_versions(const std::string& bill_id) = 0;  // oldest first
+    // Also clears the version's retry state.
     virtual Status mark_processed(std::int64_t version_id, Instant now) = 0;
+    // The version could not be converted because m3ter failed (issue 14): it
+    // stays unprocessed, retry_attempts + 1, next attempt at `retry_at`,
+    // `reason` kept for ops. not_found for an unknown version; a processed
+    // one is left alone (invalid_state).
+    virtual Status defer_bill_version(std::int64_t version_id, Instant retry_at, const std::string& reason) = 0;
     // POST /bills/{id}/reprocess: marks the bill's current version unprocessed
-    // again and returns it; not_found for an unknown bill.
+    // again, due at once, and returns it; not_found for an unknown bill.
     virtual Result<BillVersionRecord> reprocess_bill(const std::string& bill_id) = 0;
     virtual Result<DeliveryRecord> delivery(std::int64_t delivery_id) = 0;
 

@@ -113,6 +113,18 @@ std::string render_metrics(const store::StoreMetrics& metrics, const ProcessMetr
     for (const auto& [name, count] : metrics.events_by_state) {
         if (!event_state_from(name)) out.sample("meterbridge_events", count, {{"state", name}});
     }
+    // Issue 14: units where they can still matter (superseded events' units live elsewhere).
+    out.family("meterbridge_event_units", "gauge",
+               "Units carried by usage events, by state: planned, sending (may be at Azure), accepted, rejected "
+               "(waiting for a fix and an ops retry), unresolved (may be at Azure, window closed).");
+    for (const auto state : {EventState::Planned, EventState::Sending, EventState::Accepted, EventState::Rejected,
+                             EventState::Unresolved}) {
+        const std::string name(to_string(state));
+        out.sample("meterbridge_event_units", count_of(metrics.event_units_by_state, name), {{"state", name}});
+    }
+    out.family("meterbridge_events_maybe_held", "gauge",
+               "Sending events that an earlier, unanswered request may have delivered to Azure: re-sent unchanged.");
+    out.sample("meterbridge_events_maybe_held", metrics.events_maybe_held);
 
     out.family("meterbridge_pending_units", "gauge", "Units queued for Azure and not yet in any event.");
     out.sample("meterbridge_pending_units", metrics.pending_units);

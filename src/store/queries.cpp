@@ -213,8 +213,14 @@ Result<StoreMetrics> SqliteStore::metrics() {
             while (st.step()) m.deliveries_by_result[st.text(0)] = st.int64(1);
         }
         {
-            sqlite::Statement st = db.prepare("SELECT state, COUNT(*) FROM events GROUP BY state");
-            while (st.step()) m.events_by_state[st.text(0)] = st.int64(1);
+            sqlite::Statement st = db.prepare(
+                "SELECT state, COUNT(*), COALESCE(SUM(quantity), 0), "
+                "COALESCE(SUM(CASE WHEN state = 'sending' THEN maybe_sent ELSE 0 END), 0) FROM events GROUP BY state");
+            while (st.step()) {
+                m.events_by_state[st.text(0)] = st.int64(1);
+                m.event_units_by_state[st.text(0)] = st.int64(2);
+                m.events_maybe_held += st.int64(3);
+            }
         }
         {
             sqlite::Statement st =

@@ -187,7 +187,7 @@ protected:
         other.m3ter_entity = MappingEntity::Account;
         other.m3ter_id = "acc-2";
         other.external_table = ExternalTable::Subscription;
-        other.external_id = "sub-2";
+        other.external_id = "22222222-2222-4222-8222-222222222222";
         config_.external_mappings.push_back(other);
         scheduler_ = make_scheduler();
     }

@@ -163,9 +163,9 @@ TEST_F(DaemonE2E, TheConfiguredSandboxCatalogRejectsUnknownResourcesDimensionsAn
     daemon.reset();
     Json config = base_config(dir.path());
     // sub-agg is unknown; the standard plan has no "storage"; sub-bill is suspended.
-    config["azure"]["sandbox_catalog"] = parse_exact_json(R"({
-        "subscriptions":[{"resourceId":"sub-prod","planId":"standard"},
-                         {"resourceId":"sub-bill","planId":"standard","status":"Suspended"}],
+    config["azure"]["sandbox_catalog"] = parse_exact_json(std::string(R"({
+        "subscriptions":[{"resourceId":")") + kSubProd + R"(","planId":"standard"},
+                         {"resourceId":")" + kSubBill + R"(","planId":"standard","status":"Suspended"}],
         "plans":[{"planId":"standard","dimensions":["bill_total","compute","api_calls"]}]})").value();
     start(std::move(config));
     ASSERT_FALSE(HasFatalFailure());

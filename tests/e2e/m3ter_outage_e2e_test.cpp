@@ -82,11 +82,11 @@ TEST_F(M3terOutageE2E, AnAccountLookupThatFailsDefersTheBillUntilM3terAnswers) {
         << daemon->log();
     const Json waiting = current_version("b-outage");
     EXPECT_EQ(waiting["processed"], false) << waiting.dump();
-    EXPECT_EQ(azure_units("sub-bill"), 0);
+    EXPECT_EQ(azure_units(kSubBill), 0);
 
     // m3ter recovers: every unit of the bill reaches Azure, once.
-    ASSERT_TRUE(DaemonProcess::eventually([&] { return azure_units("sub-bill") == 456; }, std::chrono::seconds(30)))
-        << "sandbox holds " << azure_units("sub-bill") << " units\n"
+    ASSERT_TRUE(DaemonProcess::eventually([&] { return azure_units(kSubBill) == 456; }, std::chrono::seconds(30)))
+        << "sandbox holds " << azure_units(kSubBill) << " units\n"
         << daemon->log();
     EXPECT_GE(fake->requests_for(kAccountPath), 3u);
     EXPECT_EQ(current_version("b-outage")["processed"], true);
@@ -116,7 +116,7 @@ TEST_F(M3terOutageE2E, AnIdOnlyDeliveryWhoseFetchFailsIs503AndTheRetryIsBilled) 
     // m3ter retries the delivery.
     const HttpAnswer accepted = daemon->post_bill(delivery);
     ASSERT_EQ(accepted.status, 202) << accepted.body;
-    EXPECT_TRUE(DaemonProcess::eventually([&] { return azure_units("sub-bill") == 123; })) << daemon->log();
+    EXPECT_TRUE(DaemonProcess::eventually([&] { return azure_units(kSubBill) == 123; })) << daemon->log();
 }
 
 TEST_F(M3terOutageE2E, ASlowM3terDoesNotStallHealthOrOtherDeliveries) {

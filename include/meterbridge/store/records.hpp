@@ -235,6 +235,8 @@ struct EventDetail {
 struct StoreMetrics {
     std::map<std::string, std::int64_t> deliveries_by_result;  // "new", "repeat", ...
     std::map<std::string, std::int64_t> events_by_state;       // "planned", "accepted", ...
+    std::map<std::string, std::int64_t> event_units_by_state;  // sum of quantities, same keys
+    std::int64_t events_maybe_held = 0;  // sending, and an earlier request may have reached Azure
     std::int64_t pending_units = 0;
     std::int64_t pending_entries = 0;
     std::optional<Instant> oldest_pending;    // creation time of the oldest pending entry

@@ -20,7 +20,7 @@
 
 #include "clocks.hpp"
 #include "figures.hpp"
-#include "meterbridge/azure/sandbox.hpp"
+#include "meterbridge/sandbox/sandbox.hpp"
 #include "meterbridge/azure/token_provider.hpp"
 #include "meterbridge/core/exact_json.hpp"
 #include "meterbridge/net/http_client.hpp"
@@ -98,9 +98,9 @@ int run() {
     clock.set(parse_iso8601("2026-02-01T09:10:00Z").value());
     auto store = store::open_sqlite_store(config.storage.sqlite_path);
 
-    azure::SandboxOptions sandbox_options;
+    sandbox::SandboxOptions sandbox_options;
     sandbox_options.base_clock = &clock;
-    auto sandbox = azure::Sandbox::start(std::move(sandbox_options));
+    auto sandbox = sandbox::Sandbox::start(std::move(sandbox_options));
     if (!sandbox) throw std::runtime_error("sandbox: " + sandbox.error().message);
     net::HttpClient http;
     azure::TokenProviderOptions token;

@@ -7,7 +7,7 @@
 
 #include "clocks.hpp"
 #include "delivery_committer.hpp"
-#include "meterbridge/azure/sandbox.hpp"
+#include "meterbridge/sandbox/sandbox.hpp"
 #include "meterbridge/azure/token_provider.hpp"
 #include "meterbridge/m3ter/account_source.hpp"
 #include "meterbridge/m3ter/api_client.hpp"
@@ -28,7 +28,7 @@ struct Daemon::Parts {
     Config config;
     SettableClock clock;
     std::unique_ptr<store::Store> store;
-    std::unique_ptr<azure::Sandbox> sandbox;
+    std::unique_ptr<sandbox::Sandbox> sandbox;
     std::unique_ptr<net::HttpClient> http;
     std::unique_ptr<azure::TokenProvider> tokens;
     std::unique_ptr<m3ter::ApiClient> m3ter;
@@ -68,10 +68,10 @@ void start_azure(Daemon::Parts& parts) {
     // One tick's retries stay short; longer outages are the scheduler's backoff.
     metering.deadline = std::chrono::seconds{std::min<std::int64_t>(2 * azure.request_timeout_s, 60)};
     if (azure.mode == AzureMode::Sandbox) {
-        azure::SandboxOptions options;
+        sandbox::SandboxOptions options;
         options.base_clock = &parts.clock;  // PUT /testing/clock moves the sandbox's time too
         if (azure.sandbox_catalog) {
-            azure::SandboxCatalog catalog;
+            sandbox::SandboxCatalog catalog;
             for (const auto& sub : azure.sandbox_catalog->subscriptions) {
                 catalog.subscriptions.push_back(
                     {sub.resource_id, sub.plan_id, sub.azure_subscription_id, sub.offer_id, sub.status});
@@ -79,7 +79,7 @@ void start_azure(Daemon::Parts& parts) {
             for (const auto& plan : azure.sandbox_catalog->plans) catalog.plans.push_back({plan.plan_id, plan.dimensions});
             options.core.catalog = std::move(catalog);
         }
-        auto sandbox = azure::Sandbox::start(std::move(options));
+        auto sandbox = sandbox::Sandbox::start(std::move(options));
         if (!sandbox) throw std::runtime_error("cannot start the Azure sandbox: " + sandbox.error().message);
         parts.sandbox = std::move(*sandbox);
         metering.base_url = parts.sandbox->base_url();

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "commands.hpp"
-#include "meterbridge/azure/sandbox.hpp"
+#include "meterbridge/sandbox/sandbox.hpp"
 
 namespace meterbridge::app {
 namespace {
@@ -39,7 +39,7 @@ bool split_listen(std::string_view text, std::string& host, std::uint16_t& port)
 }  // namespace
 
 int sandbox_command(Args args) {
-    azure::SandboxOptions options;
+    sandbox::SandboxOptions options;
     bool have_listen = false;
     std::string cert, key;
     for (std::size_t i = 0; i < args.size(); ++i) {
@@ -62,7 +62,7 @@ int sandbox_command(Args args) {
             if (!in) return fail("cannot read catalog " + value);
             std::ostringstream text;
             text << in.rdbuf();
-            auto catalog = azure::SandboxCatalog::parse(text.str());
+            auto catalog = sandbox::SandboxCatalog::parse(text.str());
             if (!catalog) return fail("catalog " + value + ": " + catalog.error().message);
             options.core.catalog = std::move(*catalog);
         } else if (arg == "--tls-cert") {
@@ -89,7 +89,7 @@ int sandbox_command(Args args) {
     sigaddset(&signals, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-    auto sandbox = azure::Sandbox::start(std::move(options));
+    auto sandbox = sandbox::Sandbox::start(std::move(options));
     if (!sandbox) return fail(sandbox.error().message);
     std::fprintf(stderr, "meterbridge sandbox: listening on %s (token URL %s)\n", (*sandbox)->base_url().c_str(),
                  (*sandbox)->token_url().c_str());

@@ -73,9 +73,9 @@ private:
 class SchedulerSending : public ::testing::Test {
 protected:
     void SetUp() override {
-        azure::SandboxOptions options;
+        sandbox::SandboxOptions options;
         options.base_clock = &clock_;
-        auto started = azure::Sandbox::start(std::move(options));
+        auto started = sandbox::Sandbox::start(std::move(options));
         ASSERT_TRUE(started.ok()) << started.error().message;
         sandbox_ = std::move(*started);
 
@@ -142,7 +142,7 @@ protected:
 
     testing::TempDir dir_;
     testing::ManualClock clock_{at("2026-01-01T10:10:00Z")};
-    std::unique_ptr<azure::Sandbox> sandbox_;
+    std::unique_ptr<sandbox::Sandbox> sandbox_;
     net::HttpClient http_;
     FaultyTransport faulty_{http_};
     Config config_;

@@ -11,6 +11,9 @@ namespace meterbridge::azure {
 namespace {
 
 using namespace std::chrono_literals;
+using sandbox::Sandbox;
+using sandbox::SandboxCatalog;
+using sandbox::SandboxOptions;
 using testing::at;
 
 constexpr const char* kResource = "11111111-2222-3333-4444-555555555555";

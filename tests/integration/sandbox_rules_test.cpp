@@ -1,12 +1,12 @@
 // The sandbox's rules through raw HTTP requests (never the metering client).
-#include "meterbridge/azure/sandbox.hpp"
+#include "meterbridge/sandbox/sandbox.hpp"
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "azure_test_support.hpp"
 
-namespace meterbridge::azure {
+namespace meterbridge::sandbox {
 namespace {
 
 using namespace std::chrono_literals;
@@ -480,4 +480,4 @@ TEST_F(SandboxRules, RefusesNonLoopbackAddresses) {
 }
 
 }  // namespace
-}  // namespace meterbridge::azure
+}  // namespace meterbridge::sandbox

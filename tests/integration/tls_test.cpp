@@ -1,12 +1,12 @@
 // HTTPS: the sandbox serves a certificate from a CA the test generates; the
 // client trusts that CA file and checks the host name.
-#include "meterbridge/azure/sandbox.hpp"
+#include "meterbridge/sandbox/sandbox.hpp"
 
 #include <gtest/gtest.h>
 
 #include "azure_test_support.hpp"
 
-namespace meterbridge::azure {
+namespace meterbridge::sandbox {
 namespace {
 
 using namespace std::chrono_literals;
@@ -75,4 +75,4 @@ TEST_F(Tls, PlainHttpToTheTlsPortGetsNoAnswer) {
 }
 
 }  // namespace
-}  // namespace meterbridge::azure
+}  // namespace meterbridge::sandbox

@@ -81,7 +81,7 @@ net::HttpRequestSpec get(const std::string& url, const std::string& bearer) {
     return spec;
 }
 
-std::string sandbox_token(net::HttpClient& client, const azure::Sandbox& sandbox) {
+std::string sandbox_token(net::HttpClient& client, const sandbox::Sandbox& sandbox) {
     auto answer = client.send(post_form(sandbox.token_url(),
                                         "grant_type=client_credentials&client_id=c&client_secret=s&scope=" +
                                             std::string(azure::kMarketplaceResourceId) + "/.default"));

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "meterbridge/azure/sandbox.hpp"
+#include "meterbridge/sandbox/sandbox.hpp"
 #include "meterbridge/azure/token_provider.hpp"
 #include "meterbridge/core/exchange_log.hpp"
 #include "meterbridge/core/time.hpp"
@@ -83,6 +83,6 @@ net::HttpRequestSpec post_form(const std::string& url, std::string body);
 net::HttpRequestSpec get(const std::string& url, const std::string& bearer = {});
 
 // Gets a v2 token from the sandbox with any credentials.
-std::string sandbox_token(net::HttpClient& client, const azure::Sandbox& sandbox);
+std::string sandbox_token(net::HttpClient& client, const sandbox::Sandbox& sandbox);
 
 }  // namespace meterbridge::testing

@@ -1,4 +1,4 @@
-#include "meterbridge/azure/sandbox_core.hpp"
+#include "meterbridge/sandbox/sandbox_core.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -7,8 +7,12 @@
 #include "meterbridge/azure/guid.hpp"
 #include "meterbridge/azure/token_provider.hpp"
 
-namespace meterbridge::azure {
+namespace meterbridge::sandbox {
 
+// Azure's own shapes: the GUIDs and tokens it issues, the audience it expects.
+using azure::kMarketplaceResourceId;
+using azure::random_guid;
+using azure::random_token;
 using detail::ObjectWriter;
 using detail::quote;
 using net::HttpRequest;
@@ -611,4 +615,4 @@ std::uint64_t SandboxCore::api_requests() const {
     return api_requests_;
 }
 
-}  // namespace meterbridge::azure
+}  // namespace meterbridge::sandbox

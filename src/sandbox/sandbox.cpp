@@ -1,4 +1,4 @@
-#include "meterbridge/azure/sandbox.hpp"
+#include "meterbridge/sandbox/sandbox.hpp"
 
 #include <condition_variable>
 #include <functional>
@@ -7,7 +7,7 @@
 
 #include "json_writer.hpp"
 
-namespace meterbridge::azure {
+namespace meterbridge::sandbox {
 
 using net::HttpRequest;
 using net::HttpResponse;
@@ -274,4 +274,4 @@ HttpResponse Sandbox::control(const HttpRequest& request) {
     return control_error(404, "not_found", "no such sandbox control endpoint: " + path);
 }
 
-}  // namespace meterbridge::azure
+}  // namespace meterbridge::sandbox

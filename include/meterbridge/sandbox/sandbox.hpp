@@ -11,12 +11,12 @@
 #include <string_view>
 #include <vector>
 
-#include "meterbridge/azure/sandbox_core.hpp"
 #include "meterbridge/core/result.hpp"
 #include "meterbridge/core/time.hpp"
 #include "meterbridge/net/http_server.hpp"
+#include "meterbridge/sandbox/sandbox_core.hpp"
 
-namespace meterbridge::azure {
+namespace meterbridge::sandbox {
 
 // "Now" for the sandbox: a base clock (the system clock by default) plus an
 // offset set by PUT /_sandbox/clock, so time keeps running from the instant
@@ -75,4 +75,4 @@ private:
     std::unique_ptr<net::HttpServer> server_;
 };
 
-}  // namespace meterbridge::azure
+}  // namespace meterbridge::sandbox

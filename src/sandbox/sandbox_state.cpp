@@ -8,9 +8,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "meterbridge/azure/sandbox_core.hpp"
+#include "meterbridge/sandbox/sandbox_core.hpp"
 
-namespace meterbridge::azure {
+namespace meterbridge::sandbox {
 namespace {
 
 std::string string_member(const Json& object, const char* key) {
@@ -217,4 +217,4 @@ Status SandboxCore::save() const {
     return write_atomically(options_.state_file, text);
 }
 
-}  // namespace meterbridge::azure
+}  // namespace meterbridge::sandbox

@@ -1,12 +1,12 @@
 #pragma once
 // A tiny writer for JSON objects whose keys must keep the order of Azure's
-// examples (nlohmann::json sorts keys). Internal to src/azure.
+// examples (nlohmann::json sorts keys). Internal to src/sandbox.
 #include <string>
 #include <string_view>
 
 #include <nlohmann/json.hpp>
 
-namespace meterbridge::azure::detail {
+namespace meterbridge::sandbox::detail {
 
 inline std::string quote(std::string_view text) {
     return nlohmann::json(std::string(text)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -29,4 +29,4 @@ private:
     std::string out_ = "{";
 };
 
-}  // namespace meterbridge::azure::detail
+}  // namespace meterbridge::sandbox::detail

@@ -19,7 +19,7 @@
 #include "meterbridge/core/time.hpp"
 #include "meterbridge/net/http_types.hpp"
 
-namespace meterbridge::azure {
+namespace meterbridge::sandbox {
 
 // Optional catalog: which resources exist, on which plan, with which dimensions.
 struct CatalogSubscription {
@@ -170,4 +170,4 @@ private:
     std::uint64_t api_requests_ = 0;
 };
 
-}  // namespace meterbridge::azure
+}  // namespace meterbridge::sandbox

@@ -18,15 +18,15 @@
 #include <string>
 #include <vector>
 
-#include "clocks.hpp"
 #include "figures.hpp"
-#include "meterbridge/sandbox/sandbox.hpp"
 #include "meterbridge/azure/token_provider.hpp"
 #include "meterbridge/core/exact_json.hpp"
 #include "meterbridge/net/http_client.hpp"
+#include "meterbridge/sandbox/sandbox.hpp"
 #include "meterbridge/store/store.hpp"
-#include "scheduler.hpp"
-#include "system_secret_source.hpp"
+#include "pipeline/scheduler.hpp"
+#include "platform/clocks.hpp"
+#include "platform/system_secret_source.hpp"
 
 namespace meterbridge::bench {
 namespace {

@@ -26,15 +26,15 @@
 
 #include <spdlog/spdlog.h>
 
-#include "clocks.hpp"
-#include "delivery_committer.hpp"
 #include "fuzz_support.hpp"
+#include "intake/delivery_committer.hpp"
+#include "intake/webhook_handler.hpp"
 #include "meterbridge/core/exact_json.hpp"
 #include "meterbridge/m3ter/signature.hpp"
+#include "meterbridge/net/router.hpp"
 #include "meterbridge/store/store.hpp"
-#include "ops_api.hpp"
-#include "router.hpp"
-#include "webhook_handler.hpp"
+#include "ops/ops_api.hpp"
+#include "platform/clocks.hpp"
 
 using namespace meterbridge;
 using fuzz::check;
@@ -176,13 +176,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto store = store::open_sqlite_store(":memory:");
     app::SettableClock clock;
     clock.set(parse_iso8601("2026-01-01T09:00:00Z").value());
-    app::Router router;
+    net::Router router;
     app::DeliveryCommitter committer(*store);
     app::WebhookContext webhook{config, committer, clock, nullptr, [] {}, nullptr};
     app::OpsContext ops{config, *store, clock, [] {}, [] { return Status(Ok{}); }, nullptr};
     app::add_webhook_route(router, webhook);
     app::add_ops_routes(router, ops);
-    const auto webhook_segments = app::split_path(config.webhook.path);
+    const auto webhook_segments = net::split_path(config.webhook.path);
 
     std::vector<std::shared_ptr<Answers>> all_answers;
     for (std::size_t n = 0; n < kMaxRequests && !input.empty(); ++n) {
@@ -208,7 +208,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         if (!input_has_secret) check(!reveals_secret(response.body), "answer reveals a secret:", response.body);
         if (response.status / 100 == 2) {
-            const auto segments = app::split_path(request.path);
+            const auto segments = net::split_path(request.path);
             if (segments == webhook_segments) {
                 check(fuzz.sign, "webhook accepted without a valid signature");
             } else {

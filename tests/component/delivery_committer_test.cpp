@@ -3,7 +3,7 @@
 // `done` runs exactly once and only after its delivery is durable, answers
 // do not hold up commits, and a failed transaction answers an error for
 // every delivery in it.
-#include "delivery_committer.hpp"
+#include "intake/delivery_committer.hpp"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>

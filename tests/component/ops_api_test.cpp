@@ -1,4 +1,4 @@
-#include "ops_api.hpp"
+#include "ops/ops_api.hpp"
 
 #include <gtest/gtest.h>
 
@@ -14,8 +14,8 @@
 #include "meterbridge/core/ledger.hpp"
 #include "meterbridge/core/slotting.hpp"
 #include "meterbridge/store/store.hpp"
-#include "metrics_text.hpp"
-#include "ops_auth.hpp"
+#include "ops/metrics_text.hpp"
+#include "ops/ops_auth.hpp"
 
 // The ops API driven through the Router with hand-made requests (no sockets)
 // over a real in-memory SQLite store filled through its public API.
@@ -203,7 +203,7 @@ protected:
     int wakes = 0;
     Status azure_status = Ok{};
     std::unique_ptr<OpsContext> context;
-    Router router;
+    net::Router router;
 
     std::int64_t version_1 = 0;
     std::int64_t run_1 = 0;

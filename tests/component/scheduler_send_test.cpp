@@ -3,7 +3,7 @@
 // faults a gateway, a throttle and one bad event cause injected between the
 // two by a transport decorator. The clock is a manual one shared with the
 // sandbox; nothing sleeps.
-#include "scheduler.hpp"
+#include "pipeline/scheduler.hpp"
 
 #include <gtest/gtest.h>
 

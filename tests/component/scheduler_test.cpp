@@ -3,7 +3,7 @@
 // version the store cannot apply stays pending without holding up the others.
 // Hour-close slotting keeps every event in the future, so nothing is sent:
 // the transport only has to exist.
-#include "scheduler.hpp"
+#include "pipeline/scheduler.hpp"
 
 #include <gtest/gtest.h>
 

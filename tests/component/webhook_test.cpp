@@ -1,7 +1,7 @@
 // The webhook intake through the Router (no daemon): signature, content
 // type, parsing, fetch-by-id from a fake m3ter API on loopback, and the
 // durable record in an in-memory store before the answer.
-#include "webhook_handler.hpp"
+#include "intake/webhook_handler.hpp"
 
 #include <gtest/gtest.h>
 
@@ -84,7 +84,7 @@ protected:
     std::unique_ptr<DeliveryCommitter> committer;
     std::unique_ptr<WebhookContext> context;
     net::HttpClient http;
-    Router router;
+    net::Router router;
     WorkerPool fetchers;  // declared last: stopped first, before what its jobs use
     std::atomic<int> wakes = 0;
 };

@@ -1,4 +1,4 @@
-#include "logging.hpp"
+#include "platform/logging.hpp"
 
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>

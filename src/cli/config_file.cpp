@@ -1,4 +1,4 @@
-#include "config_file.hpp"
+#include "cli/config_file.hpp"
 
 #include <cerrno>
 #include <cstdlib>
@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "system_secret_source.hpp"
+#include "platform/system_secret_source.hpp"
 
 namespace meterbridge::app {
 

@@ -6,9 +6,9 @@
 #include "meterbridge/core/result.hpp"
 #include "meterbridge/net/http_types.hpp"
 
-namespace meterbridge::app {
+namespace meterbridge::net {
 
 net::HttpResponse error_response(int status, const Error& error);
 net::HttpResponse error_response(int status, std::string code, std::string message, std::string field = {});
 
-}  // namespace meterbridge::app
+}  // namespace meterbridge::net

@@ -1,8 +1,8 @@
-#include "router.hpp"
+#include "meterbridge/net/router.hpp"
 
-#include "api_error.hpp"
+#include "meterbridge/net/api_error.hpp"
 
-namespace meterbridge::app {
+namespace meterbridge::net {
 
 std::vector<std::string> split_path(const std::string& path) {
     std::vector<std::string> segments;
@@ -52,4 +52,4 @@ void Router::dispatch(const net::HttpRequest& request, const net::Responder& res
     respond(std::move(response));
 }
 
-}  // namespace meterbridge::app
+}  // namespace meterbridge::net

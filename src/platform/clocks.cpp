@@ -1,4 +1,4 @@
-#include "clocks.hpp"
+#include "platform/clocks.hpp"
 
 namespace meterbridge::app {
 

@@ -1,4 +1,4 @@
-#include "scheduler.hpp"
+#include "pipeline/scheduler.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -7,7 +7,7 @@
 #include "meterbridge/core/conversion.hpp"
 #include "meterbridge/core/dispatch.hpp"
 #include "meterbridge/core/slotting.hpp"
-#include "systemd_notify.hpp"
+#include "platform/systemd_notify.hpp"
 
 namespace meterbridge::app {
 namespace {

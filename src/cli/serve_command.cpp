@@ -8,11 +8,11 @@
 #include <thread>
 #include <unistd.h>
 
-#include "commands.hpp"
-#include "config_file.hpp"
-#include "daemon.hpp"
-#include "logging.hpp"
-#include "systemd_notify.hpp"
+#include "cli/commands.hpp"
+#include "cli/config_file.hpp"
+#include "cli/daemon.hpp"
+#include "platform/logging.hpp"
+#include "platform/systemd_notify.hpp"
 
 namespace meterbridge::app {
 namespace {

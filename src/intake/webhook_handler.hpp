@@ -11,11 +11,11 @@
 #include <string>
 #include <vector>
 
+#include "intake/delivery_committer.hpp"
+#include "intake/worker_pool.hpp"
 #include "meterbridge/core/config.hpp"
 #include "meterbridge/m3ter/api_client.hpp"
-#include "delivery_committer.hpp"
-#include "router.hpp"
-#include "worker_pool.hpp"
+#include "meterbridge/net/router.hpp"
 
 namespace meterbridge::app {
 
@@ -28,7 +28,7 @@ struct WebhookContext {
     WorkerPool* fetchers = nullptr;  // where m3ter fetches run; required with `m3ter`
 };
 
-void add_webhook_route(Router& router, WebhookContext& context);
+void add_webhook_route(net::Router& router, WebhookContext& context);
 
 // The client address to believe: the peer, or, when the peer is a trusted
 // proxy, the last X-Forwarded-For hop that is not itself a trusted proxy.

@@ -1,4 +1,4 @@
-#include "metrics_text.hpp"
+#include "ops/metrics_text.hpp"
 
 #include <array>
 #include <chrono>

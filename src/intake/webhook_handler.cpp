@@ -1,11 +1,15 @@
-#include "webhook_handler.hpp"
+#include "intake/webhook_handler.hpp"
 
 #include <spdlog/spdlog.h>
 
-#include "api_error.hpp"
 #include "meterbridge/m3ter/signature.hpp"
+#include "meterbridge/net/api_error.hpp"
 
 namespace meterbridge::app {
+
+using net::error_response;
+using net::PathParams;
+using net::Router;
 namespace {
 
 bool is_json_content_type(const std::optional<std::string>& value) {

@@ -9,7 +9,7 @@
 
 #include "meterbridge/net/http_server.hpp"
 
-namespace meterbridge::app {
+namespace meterbridge::net {
 
 using PathParams = std::map<std::string, std::string>;
 using RouteHandler = std::function<void(const net::HttpRequest&, const PathParams&, net::Responder)>;
@@ -32,4 +32,4 @@ private:
 
 std::vector<std::string> split_path(const std::string& path);
 
-}  // namespace meterbridge::app
+}  // namespace meterbridge::net

@@ -2,7 +2,7 @@
 // response (run on the server's I/O thread; every store call is one short
 // transaction), wrapped by ops_route() for the token check and for turning
 // store errors and stray exceptions into the JSON error shape.
-#include "ops_api.hpp"
+#include "ops/ops_api.hpp"
 
 #include <charconv>
 #include <limits>
@@ -11,14 +11,19 @@
 #include <string_view>
 #include <utility>
 
-#include "api_error.hpp"
 #include "meterbridge/azure/token_provider.hpp"
 #include "meterbridge/core/exact_json.hpp"
-#include "metrics_text.hpp"
-#include "ops_auth.hpp"
-#include "ops_json.hpp"
+#include "meterbridge/net/api_error.hpp"
+#include "ops/metrics_text.hpp"
+#include "ops/ops_auth.hpp"
+#include "ops/ops_json.hpp"
 
 namespace meterbridge::app {
+
+using net::error_response;
+using net::PathParams;
+using net::RouteHandler;
+using net::Router;
 namespace {
 
 using SyncHandler = std::function<net::HttpResponse(const net::HttpRequest&, const PathParams&)>;

@@ -5,7 +5,7 @@
 #include <sstream>
 #include <string>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 #include "meterbridge/sandbox/sandbox.hpp"
 
 namespace meterbridge::app {

@@ -3,10 +3,10 @@
 // events, mappings, health, metrics and the testing clock.
 #include <functional>
 
-#include "clocks.hpp"
 #include "meterbridge/core/config.hpp"
+#include "meterbridge/net/router.hpp"
 #include "meterbridge/store/store.hpp"
-#include "router.hpp"
+#include "platform/clocks.hpp"
 
 namespace meterbridge::azure {
 class TokenProvider;
@@ -25,6 +25,6 @@ struct OpsContext {
 };
 
 // Adds every ops route (and /healthz, /readyz, /metrics) to `router`.
-void add_ops_routes(Router& router, OpsContext& context);
+void add_ops_routes(net::Router& router, OpsContext& context);
 
 }  // namespace meterbridge::app

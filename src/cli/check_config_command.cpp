@@ -5,8 +5,8 @@
 #include <cstdlib>
 #include <string>
 
-#include "commands.hpp"
-#include "config_file.hpp"
+#include "cli/commands.hpp"
+#include "cli/config_file.hpp"
 
 namespace meterbridge::app {
 namespace {

@@ -1,4 +1,4 @@
-#include "system_secret_source.hpp"
+#include "platform/system_secret_source.hpp"
 
 #include <cstdlib>
 #include <fstream>

@@ -1,10 +1,12 @@
-#include "ops_auth.hpp"
+#include "ops/ops_auth.hpp"
 
 #include <openssl/crypto.h>
 
-#include "api_error.hpp"
+#include "meterbridge/net/api_error.hpp"
 
 namespace meterbridge::app {
+
+using net::error_response;
 namespace {
 
 std::string_view trim(std::string_view text) {

@@ -3,7 +3,7 @@
 // resolve secrets from the environment and files, validate.
 #include <string>
 
-#include "commands.hpp"
+#include "cli/commands.hpp"
 #include "meterbridge/core/config.hpp"
 #include "meterbridge/core/result.hpp"
 

@@ -1,8 +1,8 @@
-#include "api_error.hpp"
+#include "meterbridge/net/api_error.hpp"
 
 #include "meterbridge/core/exact_json.hpp"
 
-namespace meterbridge::app {
+namespace meterbridge::net {
 
 net::HttpResponse error_response(int status, const Error& error) {
     Json body = {{"error", {{"code", error.code}, {"message", error.message}}}};
@@ -17,4 +17,4 @@ net::HttpResponse error_response(int status, std::string code, std::string messa
     return error_response(status, Error{std::move(code), std::move(message), std::move(field)});
 }
 
-}  // namespace meterbridge::app
+}  // namespace meterbridge::net

@@ -1,4 +1,4 @@
-#include "systemd_notify.hpp"
+#include "platform/systemd_notify.hpp"
 
 #include <systemd/sd-daemon.h>
 

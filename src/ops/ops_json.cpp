@@ -1,4 +1,4 @@
-#include "ops_json.hpp"
+#include "ops/ops_json.hpp"
 
 #include <vector>
 

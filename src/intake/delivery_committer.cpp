@@ -1,4 +1,4 @@
-#include "delivery_committer.hpp"
+#include "intake/delivery_committer.hpp"
 
 #include <spdlog/spdlog.h>
 

@@ -1,24 +1,24 @@
-#include "daemon.hpp"
+#include "cli/daemon.hpp"
 
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
 #include <stdexcept>
 
-#include "clocks.hpp"
-#include "delivery_committer.hpp"
-#include "meterbridge/sandbox/sandbox.hpp"
+#include "intake/delivery_committer.hpp"
+#include "intake/webhook_handler.hpp"
+#include "intake/worker_pool.hpp"
 #include "meterbridge/azure/token_provider.hpp"
 #include "meterbridge/m3ter/account_source.hpp"
 #include "meterbridge/m3ter/api_client.hpp"
 #include "meterbridge/net/http_client.hpp"
 #include "meterbridge/net/http_server.hpp"
+#include "meterbridge/net/router.hpp"
+#include "meterbridge/sandbox/sandbox.hpp"
 #include "meterbridge/store/store.hpp"
-#include "ops_api.hpp"
-#include "router.hpp"
-#include "scheduler.hpp"
-#include "webhook_handler.hpp"
-#include "worker_pool.hpp"
+#include "ops/ops_api.hpp"
+#include "pipeline/scheduler.hpp"
+#include "platform/clocks.hpp"
 
 namespace meterbridge::app {
 
@@ -38,7 +38,7 @@ struct Daemon::Parts {
     std::unique_ptr<DeliveryCommitter> committer;  // calls back into the webhook context and the scheduler
     std::unique_ptr<WorkerPool> fetchers;          // m3ter fetches of the webhook; submit to the committer
     std::unique_ptr<OpsContext> ops;
-    Router router;
+    net::Router router;
     std::unique_ptr<net::HttpServer> server;
     bool stopped = false;
 };
@@ -131,7 +131,7 @@ void start_http(Daemon::Parts& parts) {
     options.address = parts.config.listen.address;
     options.port = parts.config.listen.port;
     options.max_body_bytes = static_cast<std::size_t>(parts.config.webhook.max_body_bytes);
-    const Router* router = &parts.router;
+    const net::Router* router = &parts.router;
     auto server = net::HttpServer::start(options, [router](net::HttpRequest request, net::Responder respond) {
         router->dispatch(request, respond);
     });

@@ -1,4 +1,4 @@
-#include "worker_pool.hpp"
+#include "intake/worker_pool.hpp"
 
 #include <spdlog/spdlog.h>
 

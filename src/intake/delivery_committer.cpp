@@ -22,7 +22,7 @@ void call(const DeliveryCommitter::Done& done, const store::Delivery& delivery,
 
 }  // namespace
 
-DeliveryCommitter::DeliveryCommitter(store::Store& store, Options options)
+DeliveryCommitter::DeliveryCommitter(store::IntakeStore& store, Options options)
     : store_(store),
       options_{std::max<std::size_t>(1, options.max_batch)},
       answer_thread_([this] { answer_loop(); }),

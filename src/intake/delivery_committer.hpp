@@ -50,7 +50,7 @@ public:
     };
 
     // Starts the commit thread. `store` must outlive this object.
-    explicit DeliveryCommitter(store::Store& store, Options options = {});
+    explicit DeliveryCommitter(store::IntakeStore& store, Options options = {});
     ~DeliveryCommitter();  // stop()
     DeliveryCommitter(const DeliveryCommitter&) = delete;
     DeliveryCommitter& operator=(const DeliveryCommitter&) = delete;
@@ -84,7 +84,7 @@ private:
     void answer_loop();
     void answer(Answers& batch);
 
-    store::Store& store_;
+    store::IntakeStore& store_;
     Options options_;
     mutable std::mutex mutex_;
     std::mutex join_mutex_;

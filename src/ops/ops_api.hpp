@@ -17,7 +17,7 @@ namespace meterbridge::app {
 // What the ops routes need. Everything referenced must outlive the router.
 struct OpsContext {
     const Config& config;
-    store::Store& store;
+    store::OpsStore& store;
     SettableClock& clock;                   // PUT /testing/clock sets it (testing.clock_control only)
     std::function<void()> wake_scheduler;   // after reprocess, retry, clock changes
     std::function<Status()> azure_ready;    // /readyz: a token can be obtained (or sandbox mode)

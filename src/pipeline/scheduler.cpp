@@ -95,7 +95,7 @@ void Scheduler::process_pending_versions(TickReport& report) {
         // Parsing and conversion happen here, outside the store's writer lock;
         // only the results go into the page's one transaction.
         // A version that waits on m3ter leaves the page; the others go on.
-        std::vector<store::Store::ConvertedVersion> converted;
+        std::vector<store::LedgerStore::ConvertedVersion> converted;
         std::vector<const store::BillVersionRecord*> applied;  // the version of each converted[i]
         converted.reserve(versions->size());
         for (const auto& version : *versions) {
@@ -160,7 +160,7 @@ void Scheduler::defer_version(const store::BillVersionRecord& version, const Err
           "deferral of " + version.bill_id);
 }
 
-Result<store::Store::ConvertedVersion> Scheduler::convert_version(const store::BillVersionRecord& version,
+Result<store::LedgerStore::ConvertedVersion> Scheduler::convert_version(const store::BillVersionRecord& version,
                                                                   const std::vector<ExternalMapping>& mappings) {
     const Instant started = deps_.clock.now();
     std::optional<Bill> bill;
@@ -185,10 +185,10 @@ Result<store::Store::ConvertedVersion> Scheduler::convert_version(const store::B
         }
     }
 
-    store::Store::ConvertedVersion converted{version.id, version.bill_id, {}};
+    store::LedgerStore::ConvertedVersion converted{version.id, version.bill_id, {}};
     for (std::size_t i = 0; i < deps_.config.integrations.size(); ++i) {
         const IntegrationConfig& integration = deps_.config.integrations[i];
-        store::Store::ConvertedRun& done = converted.runs.emplace_back();
+        store::LedgerStore::ConvertedRun& done = converted.runs.emplace_back();
         store::IntegrationRunRecord& run = done.run;
         run.bill_version_id = version.id;
         run.integration_id = integration.id;
@@ -267,7 +267,7 @@ void Scheduler::settle_answers(const std::vector<const OutboxEvent*>& events, co
     const Instant now = deps_.clock.now();
     // Every answer of the batch is settled in one transaction (one fsync per
     // batch, not per event).
-    std::vector<store::Store::Settlement> settlements;
+    std::vector<store::LedgerStore::Settlement> settlements;
     for (std::size_t i = 0; i < events.size(); ++i) {
         const auto& result = outcome.results[i];
         if (!result) {

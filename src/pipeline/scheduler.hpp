@@ -49,7 +49,7 @@ public:
 
     struct Deps {
         const Config& config;
-        store::Store& store;
+        store::LedgerStore& store;
         const Clock& clock;
         net::HttpTransport& transport;       // to Azure (or the sandbox)
         azure::TokenProvider& tokens;
@@ -84,7 +84,7 @@ private:
     // The version converted for every integration, or the error of the
     // account lookup when m3ter failed: the version must then wait, never be
     // converted without its account (issue 14).
-    Result<store::Store::ConvertedVersion> convert_version(const store::BillVersionRecord& version,
+    Result<store::LedgerStore::ConvertedVersion> convert_version(const store::BillVersionRecord& version,
                                                            const std::vector<ExternalMapping>& mappings);
     void defer_version(const store::BillVersionRecord& version, const Error& error);
     bool stop_requested();

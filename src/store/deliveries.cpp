@@ -1,9 +1,11 @@
 // Webhook deliveries and bill versions (SPEC §4 "Durability first").
 #include <algorithm>
 #include <cstdint>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "meterbridge/core/delivery.hpp"
 #include "rows.hpp"
 #include "sqlite_store.hpp"
 
@@ -11,7 +13,7 @@ namespace meterbridge::store {
 
 namespace {
 
-struct CurrentVersion {
+struct StoredCurrent {
     std::int64_t id = 0;
     std::int64_t version = 0;
     bool deleted = false;
@@ -20,13 +22,13 @@ struct CurrentVersion {
     BillStatus status = BillStatus::Pending;
 };
 
-std::optional<CurrentVersion> current_version(sqlite::Database& db, const std::string& bill_id) {
+std::optional<StoredCurrent> current_version(sqlite::Database& db, const std::string& bill_id) {
     sqlite::Statement st = db.prepare(
         "SELECT bv.id, bv.version, bv.deleted, bv.account_id, bv.account_code, bv.status "
         "FROM bills b JOIN bill_versions bv ON bv.id = b.current_version_id WHERE b.id = ?1");
     st.bind_all(bill_id);
     if (!st.step()) return std::nullopt;
-    return CurrentVersion{st.int64(0), st.int64(1), st.int64(2) != 0, st.text(3), st.text(4), bill_status_from(st.text(5))};
+    return StoredCurrent{st.int64(0), st.int64(1), st.int64(2) != 0, st.text(3), st.text(4), bill_status_from(st.text(5))};
 }
 
 // The version a delivery would add, if any.
@@ -41,7 +43,7 @@ struct Candidate {
     std::string hash;  // content_hash(bill_json)
 };
 
-std::optional<Candidate> candidate_of(const Delivery& d, const std::optional<CurrentVersion>& current) {
+std::optional<Candidate> candidate_of(const Delivery& d, const std::optional<StoredCurrent>& current) {
     const bool deleted = d.kind == BillEventKind::Deleted;
     if (d.bill) {
         return Candidate{d.bill->id,     d.bill->version, d.bill->account_id, d.bill->account_code,
@@ -56,23 +58,20 @@ std::optional<Candidate> candidate_of(const Delivery& d, const std::optional<Cur
     return std::nullopt;
 }
 
-// New / Repeat / Older for a candidate, given what is stored. Rules:
-// identical (version, deletion, content) -> Repeat; after a deletion everything
-// else is Older (a deleted bill stays deleted); a deletion of a live bill is New
-// whatever its version; otherwise a lower version is Older, and a higher one,
-// or the same version with other content (m3ter changed it in place), New.
-DeliveryResult classify(sqlite::Database& db, const Candidate& c, const std::optional<CurrentVersion>& current,
+// Loads what the core's rule needs and lets it decide New / Repeat / Older.
+DeliveryResult classify(sqlite::Database& db, const Candidate& c, const std::optional<StoredCurrent>& current,
                         std::int64_t& existing_id) {
-    if (auto id = db.query_int("SELECT id FROM bill_versions WHERE bill_id = ?1 AND version = ?2 AND deleted = ?3 "
-                               "AND content_hash = ?4",
-                               c.bill_id, c.version, c.deleted, c.hash)) {
-        existing_id = *id;
-        return DeliveryResult::Repeat;
-    }
-    if (!current) return DeliveryResult::New;
-    if (current->deleted) return DeliveryResult::Older;
-    if (c.deleted) return DeliveryResult::New;
-    return c.version < current->version ? DeliveryResult::Older : DeliveryResult::New;
+    std::vector<StoredVersion> same_number;
+    sqlite::Statement st =
+        db.prepare("SELECT id, deleted, content_hash FROM bill_versions WHERE bill_id = ?1 AND version = ?2");
+    st.bind_all(c.bill_id, c.version);
+    while (st.step()) same_number.push_back(StoredVersion{st.int64(0), st.int64(1) != 0, st.text(2)});
+    std::optional<CurrentVersion> stored_current;
+    if (current) stored_current = CurrentVersion{current->version, current->deleted};
+    const DeliveryClassification decided =
+        classify_delivery(IncomingVersion{c.version, c.deleted, c.hash}, same_number, stored_current);
+    if (decided.result == DeliveryResult::Repeat) existing_id = decided.repeat_of;
+    return decided.result;
 }
 
 // Writes one delivery inside the caller's transaction; throws on a storage failure.

@@ -60,11 +60,11 @@ std::unique_ptr<FileLock> lock_for(const std::string& path) {
 
 class LinkedExchangeLog final : public ExchangeLog {
 public:
-    LinkedExchangeLog(Store& store, ExchangeLinks links) : store_(store), links_(std::move(links)) {}
+    LinkedExchangeLog(LedgerStore& store, ExchangeLinks links) : store_(store), links_(std::move(links)) {}
     void record(const ExchangeRecord& exchange) override { (void)store_.append_exchange(exchange, links_); }
 
 private:
-    Store& store_;
+    LedgerStore& store_;
     ExchangeLinks links_;
 };
 
@@ -100,7 +100,7 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOpt
     }
 }
 
-std::unique_ptr<ExchangeLog> make_linked_exchange_log(Store& store, ExchangeLinks links) {
+std::unique_ptr<ExchangeLog> make_linked_exchange_log(LedgerStore& store, ExchangeLinks links) {
     return std::make_unique<LinkedExchangeLog>(store, std::move(links));
 }
 

@@ -41,7 +41,7 @@ public:
 
     Result<DeliveryReceipt> record_delivery(const Delivery& delivery) override;
     std::vector<Result<DeliveryReceipt>> record_deliveries(std::span<const Delivery> deliveries) override;
-    using Store::pending_bill_versions;
+    using LedgerStore::pending_bill_versions;
     Result<std::vector<BillVersionRecord>> pending_bill_versions(std::int64_t after_id, std::size_t limit,
                                                                  std::optional<Instant> due_at) override;
     Result<BillVersionRecord> bill_version(std::int64_t version_id) override;

@@ -14,6 +14,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -71,10 +72,32 @@ store::Delivery bill_delivery(int n) {
     return d;
 }
 
+// An IntakeStore that tells when a group commit has begun, then records
+// through the real store (which then waits for the database lock).
+class SignallingIntake final : public store::IntakeStore {
+public:
+    explicit SignallingIntake(store::IntakeStore& inner) : inner_(inner) {}
+    Result<store::DeliveryReceipt> record_delivery(const store::Delivery& delivery) override {
+        return inner_.record_delivery(delivery);
+    }
+    std::vector<Result<store::DeliveryReceipt>> record_deliveries(std::span<const store::Delivery> deliveries) override {
+        if (!begun_.exchange(true)) first_.set_value();
+        return inner_.record_deliveries(deliveries);
+    }
+    std::future<void> first_commit() { return first_.get_future(); }
+
+private:
+    store::IntakeStore& inner_;
+    std::atomic<bool> begun_{false};
+    std::promise<void> first_;
+};
+
 TEST(DeliveryCommitter, DeliveriesQueuedDuringACommitShareTheNextTransaction) {
     TempFile file;
     auto store = store::open_sqlite_store(file.path());
-    DeliveryCommitter committer(*store);
+    SignallingIntake intake(*store);
+    auto first_commit = intake.first_commit();
+    DeliveryCommitter committer(intake);
     Connection other(file.path());
     ASSERT_TRUE(other.exec("BEGIN IMMEDIATE"));  // the commit thread will wait for this lock
 
@@ -86,7 +109,8 @@ TEST(DeliveryCommitter, DeliveriesQueuedDuringACommitShareTheNextTransaction) {
         if (++answered == kCount) all.set_value();
     };
     committer.submit(bill_delivery(0), done);
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the first transaction is now waiting
+    // The first transaction, with that delivery alone, is now waiting for the lock.
+    ASSERT_EQ(first_commit.wait_for(std::chrono::seconds(10)), std::future_status::ready);
     std::vector<std::thread> senders;
     for (int t = 0; t < 3; ++t) {
         senders.emplace_back([&, t] {

@@ -12,6 +12,7 @@
 
 #include "meterbridge/core/bill.hpp"
 #include "meterbridge/core/conversion.hpp"
+#include "meterbridge/core/delivery.hpp"
 #include "meterbridge/core/exchange_log.hpp"
 #include "meterbridge/core/ledger.hpp"
 #include "meterbridge/core/outbox.hpp"
@@ -24,14 +25,8 @@ using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 // ---------------------------------------------------------------- deliveries
 
-// What became of one webhook delivery.
-enum class DeliveryResult {
-    New,      // a bill version not seen before: stored unprocessed (202)
-    Repeat,   // the same bill id, version, kind and content as a stored one: nothing changes (200)
-    Older,    // lower than the bill's current version (or after its deletion): kept for the record, ignored (200)
-    Invalid,  // malformed or failed validation: kept for the record only (400)
-    Ignored,  // a valid delivery that carries no bill (an event meterbridge does not handle) (200)
-};
+// What became of one webhook delivery: decided by the core (delivery.hpp).
+using meterbridge::DeliveryResult;
 std::string_view to_string(DeliveryResult result);
 
 // One webhook delivery as the intake hands it over, after the signature check.

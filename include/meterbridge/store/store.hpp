@@ -13,6 +13,13 @@
 // - The callbacks of recalculate/plan_slots run inside the write transaction,
 //   under the store's lock: they must be pure (the core's planners) and must
 //   not call back into the store.
+//
+// The interfaces are narrow, one per use case, so that a second backend can
+// implement them piece by piece and each user takes only what it needs:
+// IntakeStore (the webhook intake), LedgerStore (the scheduler: conversion,
+// slots, sending, settling), OpsQueries (read-only views for the ops API and
+// metrics) and OpsStore (those views plus the operator's actions). Store is
+// their union, for the daemon's wiring and the tests.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -39,17 +46,14 @@ using RecalculationFn = std::function<RecalculationPlan(std::span<const KeyBalan
 using SlottingFn =
     std::function<std::vector<PlannedEvent>(std::span<const PendingUnits> pending, const std::set<SlotKey>& occupied)>;
 
-// Also an ExchangeLog: record() appends an unlinked exchange (errors are
-// swallowed there, as the interface has no way to report them; use
-// append_exchange to see them).
-class Store : public ExchangeLog {
+// ---- webhook deliveries (SPEC §4 "Durability first")
+class IntakeStore {
 public:
-    ~Store() override = default;
-
-    // ---- webhook deliveries and bill versions (SPEC §4 "Durability first")
+    virtual ~IntakeStore() = default;
 
     // Stores the delivery and, for a valid one with a bill, the bill version;
-    // decides New / Repeat / Older / Invalid / Ignored (records.hpp).
+    // New / Repeat / Older as the core's classify_delivery decides, or
+    // Invalid / Ignored (records.hpp).
     virtual Result<DeliveryReceipt> record_delivery(const Delivery& delivery) = 0;
     // Group commit: records each delivery as record_delivery would, in order
     // (a later one sees the earlier ones: the same bill twice gives New then
@@ -65,6 +69,17 @@ public:
         for (const Delivery& delivery : deliveries) results.push_back(record_delivery(delivery));
         return results;
     }
+};
+
+// ---- what the scheduler does to the ledger: bill versions to convert,
+// recalculation, slotting, dispatch, settling, stale events, the exchange log.
+// Also an ExchangeLog: record() appends an unlinked exchange (errors are
+// swallowed there, as the interface has no way to report them; use
+// append_exchange to see them).
+class LedgerStore : public ExchangeLog {
+public:
+    ~LedgerStore() override = default;
+
     // The current version of every bill whose current version is unprocessed,
     // oldest first: at most `limit` of them, with ids above `after_id` (keyset
     // paging, so that a backlog is never loaded whole). With `due_at`, a
@@ -76,8 +91,6 @@ public:
         return pending_bill_versions(after_id, limit, std::nullopt);
     }
     Result<std::vector<BillVersionRecord>> pending_bill_versions() { return pending_bill_versions(0, SIZE_MAX); }
-    virtual Result<BillVersionRecord> bill_version(std::int64_t version_id) = 0;
-    virtual Result<std::vector<BillVersionRecord>> bill_versions(const std::string& bill_id) = 0;  // oldest first
     // Also clears the version's retry state.
     virtual Status mark_processed(std::int64_t version_id, Instant now) = 0;
     // The version could not be converted because m3ter failed (issue 14): it
@@ -85,18 +98,8 @@ public:
     // `reason` kept for ops. not_found for an unknown version; a processed
     // one is left alone (invalid_state).
     virtual Status defer_bill_version(std::int64_t version_id, Instant retry_at, const std::string& reason) = 0;
-    // POST /bills/{id}/reprocess: marks the bill's current version unprocessed
-    // again, due at once, and returns it; not_found for an unknown bill.
-    virtual Result<BillVersionRecord> reprocess_bill(const std::string& bill_id) = 0;
-    virtual Result<DeliveryRecord> delivery(std::int64_t delivery_id) = 0;
-
-    // ---- external mappings added at run time (SPEC §5 /mappings)
-
+    // The conversion reads the mappings added at run time (SPEC §5 /mappings).
     virtual Result<std::vector<ExternalMapping>> list_mappings() = 0;  // by id
-    // Returns the new id; duplicate_mapping when (entity, m3ter_id, table,
-    // integration_id) is taken. `mapping.id` is ignored.
-    virtual Result<std::string> add_mapping(const ExternalMapping& mapping) = 0;
-    virtual Status delete_mapping(const std::string& id) = 0;  // not_found
 
     // ---- recalculation (ledger.hpp)
 
@@ -154,7 +157,6 @@ public:
     // Planned and Sending events whose next attempt is due, with their shares,
     // oldest slot first (feed them to plan_batches).
     virtual Result<std::vector<OutboxEvent>> due_events(Instant now) = 0;
-    virtual Result<OutboxEvent> event(std::int64_t event_id) = 0;
     // Before the HTTP call: Planned/Sending -> Sending, attempts + 1.
     // Events in other states are left alone. Commit, then send.
     virtual Status mark_sending(std::span<const std::int64_t> event_ids, Instant now) = 0;
@@ -190,9 +192,6 @@ public:
     // Applies stale_action to every Planned/Sending event: Expire re-queues
     // and reconciles as settle does; Unresolve keeps the units in flight.
     virtual Result<StaleOutcome> handle_stale(Instant now, const SlotPolicy& policy) = 0;
-    // POST /events/{id}/retry: Rejected -> Requeued, units re-queued from its
-    // own slot, bills reconciled. invalid_state unless Rejected; not_found.
-    virtual Status retry_rejected(std::int64_t event_id, Instant now, const SlotPolicy& policy) = 0;
 
     // ---- exchange log (SPEC §4 "Logged"); bodies arrive redacted
 
@@ -202,8 +201,32 @@ public:
     // `older_than` (now - payload_retention_days). Ledger rows are never pruned.
     virtual Result<PruneOutcome> prune(Instant older_than) = 0;
 
-    // ---- ops API queries (SPEC §5)
+private:
+    Status apply_one_by_one(const ConvertedVersion& version, Instant now, const ConversionPlanFn& fn);
+};
 
+inline Status LedgerStore::apply_one_by_one(const ConvertedVersion& version, Instant now, const ConversionPlanFn& fn) {
+    for (const ConvertedRun& converted : version.runs) {
+        if (converted.recalculate) {
+            auto plan = recalculate(converted.run.integration_id, version.bill_id, now,
+                                    [&](std::span<const KeyBalance> balances) { return fn(converted.run, balances); });
+            if (!plan) return plan.error();
+        }
+        if (auto run = record_integration_run(converted.run); !run) return run.error();
+    }
+    return mark_processed(version.version_id, now);
+}
+
+// ---- read-only views for the ops API and /metrics (SPEC §5)
+class OpsQueries {
+public:
+    virtual ~OpsQueries() = default;
+
+    virtual Result<BillVersionRecord> bill_version(std::int64_t version_id) = 0;
+    virtual Result<std::vector<BillVersionRecord>> bill_versions(const std::string& bill_id) = 0;  // oldest first
+    virtual Result<DeliveryRecord> delivery(std::int64_t delivery_id) = 0;
+    virtual Result<std::vector<ExternalMapping>> list_mappings() = 0;  // by id
+    virtual Result<OutboxEvent> event(std::int64_t event_id) = 0;
     // Units Azure accepted, in m3ter's shape, keyset-paged by (account, bill,
     // integration, resource). A token that is not one of ours: invalid_field "nextToken".
     virtual Result<ReportedUsagePage> reported_usage(const ReportedUsageQuery& query) = 0;
@@ -218,22 +241,31 @@ public:
     virtual Result<StoreMetrics> metrics() = 0;
     // /readyz: a write transaction can be started and committed.
     virtual Status writable() = 0;
-
-private:
-    Status apply_one_by_one(const ConvertedVersion& version, Instant now, const ConversionPlanFn& fn);
 };
 
-inline Status Store::apply_one_by_one(const ConvertedVersion& version, Instant now, const ConversionPlanFn& fn) {
-    for (const ConvertedRun& converted : version.runs) {
-        if (converted.recalculate) {
-            auto plan = recalculate(converted.run.integration_id, version.bill_id, now,
-                                    [&](std::span<const KeyBalance> balances) { return fn(converted.run, balances); });
-            if (!plan) return plan.error();
-        }
-        if (auto run = record_integration_run(converted.run); !run) return run.error();
-    }
-    return mark_processed(version.version_id, now);
-}
+// ---- the ops API: the views and the operator's actions
+class OpsStore : public OpsQueries {
+public:
+    // POST /bills/{id}/reprocess: marks the bill's current version unprocessed
+    // again, due at once, and returns it; not_found for an unknown bill.
+    virtual Result<BillVersionRecord> reprocess_bill(const std::string& bill_id) = 0;
+    // Returns the new id; duplicate_mapping when (entity, m3ter_id, table,
+    // integration_id) is taken. `mapping.id` is ignored.
+    virtual Result<std::string> add_mapping(const ExternalMapping& mapping) = 0;
+    virtual Status delete_mapping(const std::string& id) = 0;  // not_found
+    // POST /events/{id}/retry: Rejected -> Requeued, units re-queued from its
+    // own slot, bills reconciled. invalid_state unless Rejected; not_found.
+    virtual Status retry_rejected(std::int64_t event_id, Instant now, const SlotPolicy& policy) = 0;
+};
+
+// All of them: what a backend implements and the daemon wires. A method
+// that two interfaces declare is declared again here, so that a call
+// through Store is not ambiguous.
+class Store : public IntakeStore, public LedgerStore, public OpsStore {
+public:
+    ~Store() override = default;
+    Result<std::vector<ExternalMapping>> list_mappings() override = 0;
+};
 
 struct StoreOptions {
     // How long a statement waits for a lock held by another connection.
@@ -255,6 +287,6 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOpt
 
 // An ExchangeLog that appends every record to `store` with fixed links
 // (e.g. the events of one batch). `store` must outlive it.
-std::unique_ptr<ExchangeLog> make_linked_exchange_log(Store& store, ExchangeLinks links);
+std::unique_ptr<ExchangeLog> make_linked_exchange_log(LedgerStore& store, ExchangeLinks links);
 
 }  // namespace meterbridge::store

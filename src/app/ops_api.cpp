@@ -17,6 +17,7 @@
 #include "metrics_text.hpp"
 #include "ops_auth.hpp"
 #include "ops_json.hpp"
+#include "scheduler.hpp"  // slot_policy_of: a retried event is slotted as the scheduler would
 
 namespace meterbridge::app {
 namespace {
@@ -117,21 +118,6 @@ net::HttpResponse unknown_id(std::string_view what, const PathParams& params, co
     const auto found = params.find(name);
     return error_response(404, std::string(store::kNotFound),
                           "no " + std::string(what) + " " + (found == params.end() ? "" : found->second));
-}
-
-bool is_json_content_type(const std::optional<std::string>& value) {
-    if (!value) return false;
-    std::string_view type = std::string_view(*value).substr(0, value->find(';'));
-    const auto last = type.find_last_not_of(" \t");
-    type = last == std::string_view::npos ? std::string_view() : type.substr(0, last + 1);
-    return net::iequals(type, "application/json");
-}
-
-SlotPolicy slot_policy(const SchedulerConfig& scheduler) {
-    SlotPolicy policy;
-    policy.mode = scheduler.policy == SchedulerPolicy::Eager ? SlotPolicy::Mode::Eager : SlotPolicy::Mode::HourClose;
-    policy.flush_delay = seconds{scheduler.flush_delay_s};
-    return policy;
 }
 
 void wake(const OpsContext& context) {
@@ -235,7 +221,7 @@ net::HttpResponse list_events(OpsContext& context, const net::HttpRequest& reque
 net::HttpResponse retry_event(OpsContext& context, const PathParams& params) {
     const auto id = id_param(params, "id");
     if (!id) return unknown_id("event", params, "id");
-    const auto retried = context.store.retry_rejected(*id, context.clock.now(), slot_policy(context.config.scheduler));
+    const auto retried = context.store.retry_rejected(*id, context.clock.now(), slot_policy_of(context.config.scheduler));
     if (!retried) return store_error_response(retried.error());
     wake(context);
     auto event = context.store.event(*id);
@@ -258,7 +244,7 @@ bool same_slot(const ExternalMapping& a, const ExternalMapping& b) {
 }
 
 net::HttpResponse add_mapping(OpsContext& context, const net::HttpRequest& request) {
-    if (!is_json_content_type(request.headers.get("Content-Type"))) {
+    if (!net::is_json_content_type(request.headers.get("Content-Type"))) {
         return error_response(415, "unsupported_media_type", "mappings must be sent as application/json",
                               "Content-Type");
     }

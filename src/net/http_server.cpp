@@ -210,16 +210,15 @@ private:
         try {
             server_->handler(std::move(request), respond);
         } catch (const std::exception& e) {
-            respond(HttpResponse::json(500, R"({"error":{"code":"internal","message":"handler failed"}})"));
+            respond(HttpResponse::error(500, make_error("internal_error", "handler failed")));
         }
     }
 
     void write_error(int status, std::string_view message) {
         keep_alive_ = false;
         linger_ = true;  // the client may still be sending the body we refused
-        do_write(HttpResponse::json(status, std::string(R"({"error":{"code":")") +
-                                                (status == 413 ? "body_too_large" : "bad_request") +
-                                                R"(","message":")" + std::string(message) + R"("}})"));
+        do_write(HttpResponse::error(
+            status, make_error(status == 413 ? "body_too_large" : "bad_request", std::string(message))));
     }
 
     void do_write(HttpResponse response) {

@@ -41,21 +41,17 @@ TEST(FaultCampaign, AzureFaultsLoseNothingAndDoubleNothing) {
                 seconds);
     std::fflush(stdout);
 
-    TempDir dir;
     // Tokens live 5 minutes: the daemon refreshes them at half-life, and a
     // sandbox clock run ahead by 10 minutes makes the cached one expired.
-    SandboxProcess sandbox(dir.path(), {"--token-lifetime-s", "300"});
-    ASSERT_FALSE(sandbox.url().empty()) << sandbox.log();
-    ::setenv("MB_CHAOS_AZURE_SECRET", "chaos-azure-secret", 1);
-    DaemonProcess daemon(dir.path(), chaos_config(dir.path(), sandbox.url(), "env:MB_CHAOS_AZURE_SECRET"));
-    daemon.set_sandbox_url(sandbox.url());
-    daemon.start();
-    ASSERT_FALSE(HasFatalFailure());
-    CampaignClock clock(daemon, sandbox);
-    clock.jump(std::chrono::minutes(0));
+    ChaosRigOptions setup;
+    setup.sandbox_args = {"--token-lifetime-s", "300"};
+    ChaosRig rig(setup);
+    ASSERT_NO_FATAL_FAILURE(rig.start());
+    SandboxProcess& sandbox = rig.sandbox;
+    DaemonProcess& daemon = rig.daemon;
+    CampaignClock& clock = rig.clock;
 
-    std::mt19937_64 random(seed);
-    const auto uniform = [&random](int low, int high) { return std::uniform_int_distribution<int>(low, high)(random); };
+    Dice uniform(seed);
     BillDriver driver(seed);
     std::map<std::string, int> injected;
     int queued_calls = 0;  // calls the queued faults cover (a storm covers several)
@@ -175,16 +171,11 @@ TEST(FaultCampaign, DiskFullAnswers503AndNothingAcknowledgedIsLost) {
     std::printf("disk full: MB_CHAOS_SEED=%llu\n", static_cast<unsigned long long>(seed));
     ::signal(SIGXFSZ, SIG_IGN);
 
-    TempDir dir;
-    SandboxProcess sandbox(dir.path());
-    ASSERT_FALSE(sandbox.url().empty()) << sandbox.log();
-    ::setenv("MB_CHAOS_AZURE_SECRET", "chaos-azure-secret", 1);
-    DaemonProcess daemon(dir.path(), chaos_config(dir.path(), sandbox.url(), "env:MB_CHAOS_AZURE_SECRET"));
-    daemon.set_sandbox_url(sandbox.url());
-    daemon.start();
-    ASSERT_FALSE(HasFatalFailure());
-    CampaignClock clock(daemon, sandbox);
-    clock.jump(std::chrono::minutes(0));
+    ChaosRig rig;
+    ASSERT_NO_FATAL_FAILURE(rig.start());
+    SandboxProcess& sandbox = rig.sandbox;
+    DaemonProcess& daemon = rig.daemon;
+    CampaignClock& clock = rig.clock;
     BillDriver driver(seed);
 
     for (int n = 0; n < 8; ++n) post_acknowledged(daemon, driver, driver.next());

@@ -105,6 +105,21 @@ Result<Range> range_params(const net::HttpRequest& request) {
     return Range{*from, *to};
 }
 
+// A list query's from/to (range_params) and its page size (`size_param`,
+// 1 to 1000, default 100); the 400 answer when one of them is bad.
+template <typename Query>
+std::optional<net::HttpResponse> read_window(const net::HttpRequest& request, Query& query,
+                                             std::string_view size_param, std::size_t Query::*size) {
+    auto range = range_params(request);
+    if (!range) return error_response(400, range.error());
+    query.from = range->from;
+    query.to = range->to;
+    auto count = int_param(request, size_param, 100, 1, 1000);
+    if (!count) return error_response(400, count.error());
+    query.*size = static_cast<std::size_t>(*count);
+    return std::nullopt;
+}
+
 // A path id that is no integer names nothing: 404 like an unknown id.
 std::optional<std::int64_t> id_param(const PathParams& params, const std::string& name) {
     const auto found = params.find(name);
@@ -131,13 +146,9 @@ net::HttpResponse reported_usage(OpsContext& context, const net::HttpRequest& re
     query.account_id = request.query_param("accountId").value_or("");
     query.bill_id = request.query_param("billId").value_or("");
     query.next_token = request.query_param("nextToken").value_or("");
-    auto range = range_params(request);
-    if (!range) return error_response(400, range.error());
-    query.from = range->from;
-    query.to = range->to;
-    auto page_size = int_param(request, "pageSize", 100, 1, 1000);
-    if (!page_size) return error_response(400, page_size.error());
-    query.page_size = static_cast<std::size_t>(*page_size);
+    if (auto bad = read_window(request, query, "pageSize", &store::ReportedUsageQuery::page_size)) {
+        return std::move(*bad);
+    }
 
     auto page = context.store.reported_usage(query);
     if (!page) return store_error_response(page.error());
@@ -164,13 +175,7 @@ net::HttpResponse list_runs(OpsContext& context, const net::HttpRequest& request
     store::RunQuery query;
     query.bill_id = request.query_param("billId").value_or("");
     query.account_id = request.query_param("accountId").value_or("");
-    auto range = range_params(request);
-    if (!range) return error_response(400, range.error());
-    query.from = range->from;
-    query.to = range->to;
-    auto limit = int_param(request, "limit", 100, 1, 1000);
-    if (!limit) return error_response(400, limit.error());
-    query.limit = static_cast<std::size_t>(*limit);
+    if (auto bad = read_window(request, query, "limit", &store::RunQuery::limit)) return std::move(*bad);
 
     auto runs = context.store.list_runs(query);
     if (!runs) return store_error_response(runs.error());
@@ -197,13 +202,7 @@ net::HttpResponse list_events(OpsContext& context, const net::HttpRequest& reque
                                                                "unresolved)"));
         }
     }
-    auto range = range_params(request);
-    if (!range) return error_response(400, range.error());
-    query.from = range->from;
-    query.to = range->to;
-    auto limit = int_param(request, "limit", 100, 1, 1000);
-    if (!limit) return error_response(400, limit.error());
-    query.limit = static_cast<std::size_t>(*limit);
+    if (auto bad = read_window(request, query, "limit", &store::EventQuery::limit)) return std::move(*bad);
     auto after = int_param(request, "afterId", 0, 0, std::numeric_limits<std::int64_t>::max());
     if (!after) return error_response(400, after.error());
     query.after_id = *after;

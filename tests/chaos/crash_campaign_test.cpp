@@ -27,14 +27,14 @@ TEST(CrashCampaign, SigkillsAtRandomMomentsLoseNothingAndDoubleNothing) {
     std::fflush(stdout);
     const auto started = std::chrono::steady_clock::now();
 
+    Dice uniform(seed);
+    BillDriver driver(seed);
     ChaosRig rig;
     ASSERT_NO_FATAL_FAILURE(rig.start());
     SandboxProcess& sandbox = rig.sandbox;
     DaemonProcess& daemon = rig.daemon;
     CampaignClock& clock = rig.clock;
 
-    Dice uniform(seed);
-    BillDriver driver(seed);
     std::optional<BillPost> unanswered;  // a post the kill interrupted: m3ter would retry it
     int interrupted = 0, delay_faults = 0, gateway_faults = 0, refusal_faults = 0, posts = 0;
     constexpr int kMaxJumps = 12;  // stays well inside Azure's 24-hour window

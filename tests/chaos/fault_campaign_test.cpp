@@ -173,9 +173,7 @@ TEST(FaultCampaign, DiskFullAnswers503AndNothingAcknowledgedIsLost) {
 
     ChaosRig rig;
     ASSERT_NO_FATAL_FAILURE(rig.start());
-    SandboxProcess& sandbox = rig.sandbox;
     DaemonProcess& daemon = rig.daemon;
-    CampaignClock& clock = rig.clock;
     BillDriver driver(seed);
 
     for (int n = 0; n < 8; ++n) post_acknowledged(daemon, driver, driver.next());
@@ -210,7 +208,7 @@ TEST(FaultCampaign, DiskFullAnswers503AndNothingAcknowledgedIsLost) {
     EXPECT_EQ(ready.status, 503) << ready.body;
     EXPECT_NE(ready.body.find("storage"), std::string::npos) << ready.body;
     EXPECT_EQ(daemon.request("GET", "/healthz", {}, {}, false).status, 200);  // alive, only not ready
-    clock.jump();  // the scheduler tries to send and to record: it must survive the failed writes
+    rig.clock.jump();  // the scheduler tries to send and to record: it must survive the failed writes
     std::this_thread::sleep_for(std::chrono::seconds(2));
 
     // Space returns: the same daemon recovers without a restart.
@@ -222,8 +220,8 @@ TEST(FaultCampaign, DiskFullAnswers503AndNothingAcknowledgedIsLost) {
     for (const BillPost& post : refused) post_acknowledged(daemon, driver, post);
     for (int n = 0; n < 8; ++n) post_acknowledged(daemon, driver, driver.next());
 
-    ASSERT_TRUE(drain(daemon, clock, std::chrono::seconds(30), 4)) << daemon.log();
-    const CheckFigures figures = check_ledger(daemon, sandbox, driver);
+    ASSERT_TRUE(drain(daemon, rig.clock, std::chrono::seconds(30), 4)) << daemon.log();
+    const CheckFigures figures = check_ledger(daemon, rig.sandbox, driver);
     std::printf("disk full: %zu deliveries refused with 503 while full, %d acknowledged in all, %lld units checked\n",
                 refused.size() * 3, driver.posts_acknowledged(), static_cast<long long>(figures.units_accepted));
 }

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cmath>
 
+#include "meterbridge/net/http_types.hpp"
+
 namespace meterbridge::azure {
 namespace {
 
@@ -13,12 +15,6 @@ std::optional<int> read_number(std::string_view text) {
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
     if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
     return value;
-}
-
-std::string_view trim(std::string_view text) {
-    while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-    while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-    return text;
 }
 
 }  // namespace
@@ -32,7 +28,7 @@ Duration backoff_delay(const BackoffPolicy& policy, int retry, double random01) 
 }
 
 std::optional<Duration> parse_retry_after(std::string_view value, Instant now) {
-    value = trim(value);
+    value = net::trim(value);
     if (value.empty()) return std::nullopt;
     if (const auto seconds_value = read_number(value)) {
         if (*seconds_value < 0) return std::nullopt;

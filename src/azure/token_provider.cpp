@@ -1,6 +1,5 @@
 #include "meterbridge/azure/token_provider.hpp"
 
-#include <algorithm>
 #include <charconv>
 
 #include <nlohmann/json.hpp>
@@ -74,52 +73,18 @@ Result<AccessToken> parse_token_response(std::string_view body, Instant now) {
 
 TokenProvider::TokenProvider(TokenProviderOptions options, net::HttpTransport& transport, const Clock& clock,
                              ExchangeLog* log)
-    : options_(std::move(options)), transport_(transport), clock_(clock), log_(log) {}
+    : options_(std::move(options)),
+      transport_(transport),
+      clock_(clock),
+      log_(log),
+      cache_([this] { return fetch(); }, clock_, options_.refresh_margin,
+             make_error("token_unavailable", "no access token")) {}
 
-Result<std::string> TokenProvider::access_token() {
-    std::unique_lock lock(mutex_);
-    const auto fresh = [&] {
-        if (!token_) return false;
-        // Refresh at the margin before expiry, or at half-life for short tokens.
-        const auto lifetime = std::chrono::duration_cast<Duration>(token_->expires_at - token_->obtained_at);
-        return clock_.now() < token_->expires_at - std::min(options_.refresh_margin, lifetime / 2);
-    };
-    if (fresh()) return token_->value;
-    if (refreshing_) {
-        // Someone else is asking Entra: share their answer.
-        const auto generation = generation_;
-        refreshed_.wait(lock, [&] { return generation_ != generation; });
-        if (token_ && clock_.now() < token_->expires_at) return token_->value;
-        if (last_error_) return *last_error_;
-        return make_error("token_unavailable", "no access token");
-    }
-    refreshing_ = true;
-    lock.unlock();
-    auto fetched = fetch();
-    lock.lock();
-    refreshing_ = false;
-    ++generation_;
-    ++fetches_;
-    if (fetched) {
-        token_ = std::move(*fetched);
-        last_error_.reset();
-    } else {
-        last_error_ = fetched.error();
-    }
-    refreshed_.notify_all();
-    if (token_ && clock_.now() < token_->expires_at) return token_->value;
-    return *last_error_;
-}
+Result<std::string> TokenProvider::access_token() { return cache_.get(); }
 
-void TokenProvider::invalidate(std::string_view rejected) {
-    std::lock_guard lock(mutex_);
-    if (token_ && (rejected.empty() || token_->value == rejected)) token_.reset();
-}
+void TokenProvider::invalidate(std::string_view rejected) { cache_.invalidate(rejected); }
 
-std::uint64_t TokenProvider::fetch_count() const {
-    std::lock_guard lock(mutex_);
-    return fetches_;
-}
+std::uint64_t TokenProvider::fetch_count() const { return cache_.fetch_count(); }
 
 Result<AccessToken> TokenProvider::fetch() {
     net::HttpRequestSpec request;

@@ -12,12 +12,6 @@ using net::PathParams;
 using net::Router;
 namespace {
 
-bool is_json_content_type(const std::optional<std::string>& value) {
-    if (!value) return false;
-    const std::string_view type = std::string_view(*value).substr(0, value->find(';'));
-    return net::iequals(type.substr(0, type.find_last_not_of(' ') + 1), "application/json");
-}
-
 bool trusted(std::string_view address, const std::vector<Cidr>& proxies) {
     const auto ip = parse_ip_address(address);
     if (!ip) return false;
@@ -25,12 +19,6 @@ bool trusted(std::string_view address, const std::vector<Cidr>& proxies) {
         if (cidr.contains(*ip)) return true;
     }
     return false;
-}
-
-std::string trim(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t");
-    if (first == std::string_view::npos) return {};
-    return std::string(text.substr(first, text.find_last_not_of(" \t") - first + 1));
 }
 
 // Headers kept with the delivery for ops: none of them is a secret.
@@ -63,7 +51,7 @@ public:
     // the commit thread once the delivery is durable.
     void handle(const net::HttpRequest& request, net::Responder respond) const {
         const WebhookConfig& config = context_.config.webhook;
-        if (!is_json_content_type(request.headers.get("Content-Type"))) {
+        if (!net::is_json_content_type(request.headers.get("Content-Type"))) {
             respond(error_response(415, "unsupported_media_type", "webhook bodies must be application/json",
                                    "Content-Type"));
             return;
@@ -234,7 +222,7 @@ std::string client_address(const net::HttpRequest& request, const std::vector<Ci
     std::string_view rest = *forwarded;
     while (!rest.empty()) {
         const auto comma = rest.rfind(',');
-        const std::string hop = trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1));
+        const std::string hop(net::trim(comma == std::string_view::npos ? rest : rest.substr(comma + 1)));
         rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(0, comma);
         if (!parse_ip_address(hop)) break;
         address = hop;

@@ -2,7 +2,6 @@
 
 #include <openssl/evp.h>
 
-#include <algorithm>
 #include <charconv>
 #include <initializer_list>
 #include <vector>
@@ -117,7 +116,12 @@ std::string basic_authorization(std::string_view client_id, std::string_view cli
 }
 
 ApiClient::ApiClient(ApiClientOptions options, net::HttpTransport& transport, const Clock& clock, ExchangeLog* log)
-    : options_(std::move(options)), transport_(transport), clock_(clock), log_(log) {}
+    : options_(std::move(options)),
+      transport_(transport),
+      clock_(clock),
+      log_(log),
+      tokens_([this] { return fetch_token(); }, clock_, options_.refresh_margin,
+              make_error(std::string(kUnavailable), "no m3ter access token")) {}
 
 Result<Bill> ApiClient::fetch_bill(std::string_view bill_id) {
     auto body = get_entity("bills", "bill", bill_id);
@@ -169,7 +173,7 @@ Result<std::string> ApiClient::get_entity(std::string_view collection, std::stri
     // A 401 may mean the cached token was revoked or expired early: one fresh
     // token and one retry, never more (a second 401 is a real refusal).
     for (int attempt = 0;; ++attempt) {
-        auto token = access_token();
+        auto token = tokens_.get();
         if (!token) {
             Error error = token.error();
             error.message = "cannot fetch " + what + ": " + error.message;
@@ -186,7 +190,8 @@ Result<std::string> ApiClient::get_entity(std::string_view collection, std::stri
         }
         if (answer->status == 200) return std::move(answer->body);
         if (answer->status == 401 && attempt == 0) {
-            invalidate(*token);
+            // Only the token that was refused: another thread may have fetched a new one meanwhile.
+            tokens_.invalidate(*token);
             continue;
         }
         const std::string body = scrub(excerpt(answer->body), {options_.client_secret, *token});
@@ -214,53 +219,9 @@ Result<net::HttpExchangeResult> ApiClient::send(const net::HttpRequestSpec& requ
     return net::send_logged(transport_, request, ExchangeKind::M3ter, &scrubbed, clock_);
 }
 
-Result<std::string> ApiClient::access_token() {
-    std::unique_lock lock(mutex_);
-    const auto fresh = [&] {
-        if (!token_) return false;
-        const auto lifetime = std::chrono::duration_cast<Duration>(token_->expires_at - token_->obtained_at);
-        return clock_.now() < token_->expires_at - std::min(options_.refresh_margin, lifetime / 2);
-    };
-    if (fresh()) return token_->value;
-    if (refreshing_) {
-        // Another thread is asking m3ter: share its answer.
-        const auto generation = generation_;
-        refreshed_.wait(lock, [&] { return generation_ != generation; });
-        if (token_ && clock_.now() < token_->expires_at) return token_->value;
-        if (last_error_) return *last_error_;
-        return make_error(std::string(kUnavailable), "no m3ter access token");
-    }
-    refreshing_ = true;
-    lock.unlock();
-    auto fetched = fetch_token();
-    lock.lock();
-    refreshing_ = false;
-    ++generation_;
-    ++fetches_;
-    if (fetched) {
-        token_ = std::move(*fetched);
-        last_error_.reset();
-    } else {
-        last_error_ = fetched.error();
-    }
-    refreshed_.notify_all();
-    // A failed refresh still leaves a token inside its margin usable.
-    if (token_ && clock_.now() < token_->expires_at) return token_->value;
-    return *last_error_;
-}
+std::uint64_t ApiClient::token_fetch_count() const { return tokens_.fetch_count(); }
 
-void ApiClient::invalidate(std::string_view rejected) {
-    std::lock_guard lock(mutex_);
-    // Only the token that was refused: another thread may have fetched a new one meanwhile.
-    if (token_ && token_->value == rejected) token_.reset();
-}
-
-std::uint64_t ApiClient::token_fetch_count() const {
-    std::lock_guard lock(mutex_);
-    return fetches_;
-}
-
-Result<ApiClient::Token> ApiClient::fetch_token() {
+Result<net::AccessToken> ApiClient::fetch_token() {
     net::HttpRequestSpec request;
     request.method = "POST";
     request.url = options_.base_url + "/oauth/token";
@@ -286,7 +247,7 @@ Result<ApiClient::Token> ApiClient::fetch_token() {
         return make_error(std::string(answer->status >= 500 || answer->status == 429 ? kUnavailable : kRejected),
                           prefix + ": " + body);
     }
-    Token token;
+    net::AccessToken token;
     token.obtained_at = started;
     if (auto problem = parse_token(answer->body, started, token.value, token.expires_at)) {
         return make_error(std::string(kUnavailable),

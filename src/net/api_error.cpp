@@ -4,14 +4,8 @@
 
 namespace meterbridge::net {
 
-net::HttpResponse error_response(int status, const Error& error) {
-    Json body = {{"error", {{"code", error.code}, {"message", error.message}}}};
-    if (!error.field.empty()) body["error"]["field"] = error.field;
-    // Messages may quote request bytes (a percent-decoded path, a bill id):
-    // invalid UTF-8 is replaced, since a strict dump() would throw and turn
-    // the answer into a 500 (found by fuzz/http_fuzzer.cpp).
-    return net::HttpResponse::json(status, body.dump(-1, ' ', false, Json::error_handler_t::replace));
-}
+// The shape is net's, shared with the HTTP server's own answers.
+net::HttpResponse error_response(int status, const Error& error) { return net::HttpResponse::error(status, error); }
 
 net::HttpResponse error_response(int status, std::string code, std::string message, std::string field) {
     return error_response(status, Error{std::move(code), std::move(message), std::move(field)});

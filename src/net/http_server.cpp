@@ -18,14 +18,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
-namespace meterbridge::net {
+#include "beast_names.hpp"
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
-using error_code = beast::error_code;
+namespace meterbridge::net {
 
 namespace {
 
@@ -210,16 +205,15 @@ private:
         try {
             server_->handler(std::move(request), respond);
         } catch (const std::exception& e) {
-            respond(HttpResponse::json(500, R"({"error":{"code":"internal","message":"handler failed"}})"));
+            respond(HttpResponse::error(500, make_error("internal_error", "handler failed")));
         }
     }
 
     void write_error(int status, std::string_view message) {
         keep_alive_ = false;
         linger_ = true;  // the client may still be sending the body we refused
-        do_write(HttpResponse::json(status, std::string(R"({"error":{"code":")") +
-                                                (status == 413 ? "body_too_large" : "bad_request") +
-                                                R"(","message":")" + std::string(message) + R"("}})"));
+        do_write(HttpResponse::error(
+            status, make_error(status == 413 ? "body_too_large" : "bad_request", std::string(message))));
     }
 
     void do_write(HttpResponse response) {

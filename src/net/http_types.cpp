@@ -6,10 +6,20 @@
 #include <cctype>
 #include <charconv>
 
+#include <nlohmann/json.hpp>
+
 namespace meterbridge::net {
 namespace {
 
 char lower(char c) noexcept { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+
+HttpResponse with_body(int status, std::string content_type, std::string body) {
+    HttpResponse response;
+    response.status = status;
+    response.headers.set("Content-Type", std::move(content_type));
+    response.body = std::move(body);
+    return response;
+}
 
 int hex_value(char c) noexcept {
     if (c >= '0' && c <= '9') return c - '0';
@@ -23,6 +33,12 @@ int hex_value(char c) noexcept {
 bool iequals(std::string_view a, std::string_view b) noexcept {
     return a.size() == b.size() &&
            std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return lower(x) == lower(y); });
+}
+
+std::string_view trim(std::string_view text) noexcept {
+    const auto first = text.find_first_not_of(" \t");
+    if (first == std::string_view::npos) return {};
+    return text.substr(first, text.find_last_not_of(" \t") - first + 1);
 }
 
 void Headers::add(std::string name, std::string value) { fields_.emplace_back(std::move(name), std::move(value)); }
@@ -51,19 +67,25 @@ std::optional<std::string> HttpRequest::query_param(std::string_view name) const
 }
 
 HttpResponse HttpResponse::json(int status, std::string body) {
-    HttpResponse response;
-    response.status = status;
-    response.headers.set("Content-Type", "application/json; charset=utf-8");
-    response.body = std::move(body);
-    return response;
+    return with_body(status, "application/json; charset=utf-8", std::move(body));
+}
+
+HttpResponse HttpResponse::error(int status, const Error& error) {
+    nlohmann::json body = {{"error", {{"code", error.code}, {"message", error.message}}}};
+    if (!error.field.empty()) body["error"]["field"] = error.field;
+    // A strict dump() would throw on invalid UTF-8 and turn the answer into a
+    // 500 (found by fuzz/http_fuzzer.cpp with `GET /%FF`).
+    return json(status, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+bool is_json_content_type(const std::optional<std::string>& value) {
+    if (!value) return false;
+    const std::string_view type = std::string_view(*value).substr(0, value->find(';'));
+    return iequals(trim(type), "application/json");
 }
 
 HttpResponse HttpResponse::text(int status, std::string body) {
-    HttpResponse response;
-    response.status = status;
-    response.headers.set("Content-Type", "text/plain; charset=utf-8");
-    response.body = std::move(body);
-    return response;
+    return with_body(status, "text/plain; charset=utf-8", std::move(body));
 }
 
 HttpResponse HttpResponse::reset() {

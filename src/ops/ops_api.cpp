@@ -13,6 +13,7 @@
 
 #include "meterbridge/azure/token_provider.hpp"
 #include "meterbridge/core/exact_json.hpp"
+#include "meterbridge/core/slotting.hpp"
 #include "meterbridge/net/api_error.hpp"
 #include "ops/metrics_text.hpp"
 #include "ops/ops_auth.hpp"
@@ -109,6 +110,21 @@ Result<Range> range_params(const net::HttpRequest& request) {
     return Range{*from, *to};
 }
 
+// A list query's from/to (range_params) and its page size (`size_param`,
+// 1 to 1000, default 100); the 400 answer when one of them is bad.
+template <typename Query>
+std::optional<net::HttpResponse> read_window(const net::HttpRequest& request, Query& query,
+                                             std::string_view size_param, std::size_t Query::*size) {
+    auto range = range_params(request);
+    if (!range) return error_response(400, range.error());
+    query.from = range->from;
+    query.to = range->to;
+    auto count = int_param(request, size_param, 100, 1, 1000);
+    if (!count) return error_response(400, count.error());
+    query.*size = static_cast<std::size_t>(*count);
+    return std::nullopt;
+}
+
 // A path id that is no integer names nothing: 404 like an unknown id.
 std::optional<std::int64_t> id_param(const PathParams& params, const std::string& name) {
     const auto found = params.find(name);
@@ -124,21 +140,6 @@ net::HttpResponse unknown_id(std::string_view what, const PathParams& params, co
                           "no " + std::string(what) + " " + (found == params.end() ? "" : found->second));
 }
 
-bool is_json_content_type(const std::optional<std::string>& value) {
-    if (!value) return false;
-    std::string_view type = std::string_view(*value).substr(0, value->find(';'));
-    const auto last = type.find_last_not_of(" \t");
-    type = last == std::string_view::npos ? std::string_view() : type.substr(0, last + 1);
-    return net::iequals(type, "application/json");
-}
-
-SlotPolicy slot_policy(const SchedulerConfig& scheduler) {
-    SlotPolicy policy;
-    policy.mode = scheduler.policy == SchedulerPolicy::Eager ? SlotPolicy::Mode::Eager : SlotPolicy::Mode::HourClose;
-    policy.flush_delay = seconds{scheduler.flush_delay_s};
-    return policy;
-}
-
 void wake(const OpsContext& context) {
     if (context.wake_scheduler) context.wake_scheduler();
 }
@@ -150,13 +151,9 @@ net::HttpResponse reported_usage(OpsContext& context, const net::HttpRequest& re
     query.account_id = request.query_param("accountId").value_or("");
     query.bill_id = request.query_param("billId").value_or("");
     query.next_token = request.query_param("nextToken").value_or("");
-    auto range = range_params(request);
-    if (!range) return error_response(400, range.error());
-    query.from = range->from;
-    query.to = range->to;
-    auto page_size = int_param(request, "pageSize", 100, 1, 1000);
-    if (!page_size) return error_response(400, page_size.error());
-    query.page_size = static_cast<std::size_t>(*page_size);
+    if (auto bad = read_window(request, query, "pageSize", &store::ReportedUsageQuery::page_size)) {
+        return std::move(*bad);
+    }
 
     auto page = context.store.reported_usage(query);
     if (!page) return store_error_response(page.error());
@@ -183,13 +180,7 @@ net::HttpResponse list_runs(OpsContext& context, const net::HttpRequest& request
     store::RunQuery query;
     query.bill_id = request.query_param("billId").value_or("");
     query.account_id = request.query_param("accountId").value_or("");
-    auto range = range_params(request);
-    if (!range) return error_response(400, range.error());
-    query.from = range->from;
-    query.to = range->to;
-    auto limit = int_param(request, "limit", 100, 1, 1000);
-    if (!limit) return error_response(400, limit.error());
-    query.limit = static_cast<std::size_t>(*limit);
+    if (auto bad = read_window(request, query, "limit", &store::RunQuery::limit)) return std::move(*bad);
 
     auto runs = context.store.list_runs(query);
     if (!runs) return store_error_response(runs.error());
@@ -216,13 +207,7 @@ net::HttpResponse list_events(OpsContext& context, const net::HttpRequest& reque
                                                                "unresolved)"));
         }
     }
-    auto range = range_params(request);
-    if (!range) return error_response(400, range.error());
-    query.from = range->from;
-    query.to = range->to;
-    auto limit = int_param(request, "limit", 100, 1, 1000);
-    if (!limit) return error_response(400, limit.error());
-    query.limit = static_cast<std::size_t>(*limit);
+    if (auto bad = read_window(request, query, "limit", &store::EventQuery::limit)) return std::move(*bad);
     auto after = int_param(request, "afterId", 0, 0, std::numeric_limits<std::int64_t>::max());
     if (!after) return error_response(400, after.error());
     query.after_id = *after;
@@ -240,7 +225,7 @@ net::HttpResponse list_events(OpsContext& context, const net::HttpRequest& reque
 net::HttpResponse retry_event(OpsContext& context, const PathParams& params) {
     const auto id = id_param(params, "id");
     if (!id) return unknown_id("event", params, "id");
-    const auto retried = context.store.retry_rejected(*id, context.clock.now(), slot_policy(context.config.scheduler));
+    const auto retried = context.store.retry_rejected(*id, context.clock.now(), slot_policy_of(context.config.scheduler));
     if (!retried) return store_error_response(retried.error());
     wake(context);
     auto event = context.store.event(*id);
@@ -263,7 +248,7 @@ bool same_slot(const ExternalMapping& a, const ExternalMapping& b) {
 }
 
 net::HttpResponse add_mapping(OpsContext& context, const net::HttpRequest& request) {
-    if (!is_json_content_type(request.headers.get("Content-Type"))) {
+    if (!net::is_json_content_type(request.headers.get("Content-Type"))) {
         return error_response(415, "unsupported_media_type", "mappings must be sent as application/json",
                               "Content-Type");
     }

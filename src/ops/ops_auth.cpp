@@ -9,19 +9,13 @@ namespace meterbridge::app {
 using net::error_response;
 namespace {
 
-std::string_view trim(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t");
-    if (first == std::string_view::npos) return {};
-    return text.substr(first, text.find_last_not_of(" \t") - first + 1);
-}
-
 // The credentials of an `Authorization: Bearer <token>` field, or nullopt.
 std::optional<std::string_view> bearer_credentials(std::string_view field) {
-    field = trim(field);
+    field = net::trim(field);
     constexpr std::string_view scheme = "Bearer";
     if (field.size() <= scheme.size() || !net::iequals(field.substr(0, scheme.size()), scheme)) return std::nullopt;
     if (field[scheme.size()] != ' ' && field[scheme.size()] != '\t') return std::nullopt;
-    return trim(field.substr(scheme.size()));
+    return net::trim(field.substr(scheme.size()));
 }
 
 }  // namespace

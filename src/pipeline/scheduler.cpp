@@ -29,13 +29,6 @@ bool needs_account(const Config& config) {
 
 }  // namespace
 
-SlotPolicy slot_policy_of(const SchedulerConfig& config) {
-    SlotPolicy policy;
-    policy.mode = config.policy == SchedulerPolicy::Eager ? SlotPolicy::Mode::Eager : SlotPolicy::Mode::HourClose;
-    policy.flush_delay = std::chrono::seconds{config.flush_delay_s};
-    return policy;
-}
-
 Scheduler::Scheduler(Deps deps)
     : deps_(std::move(deps)), policy_(slot_policy_of(deps_.config.scheduler)), random_(std::random_device{}()) {
     // The config does not change while the daemon runs: each run records the

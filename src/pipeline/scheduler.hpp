@@ -22,7 +22,6 @@
 
 namespace meterbridge::app {
 
-SlotPolicy slot_policy_of(const SchedulerConfig& config);
 
 // What one tick did, for logs and tests.
 struct TickReport {

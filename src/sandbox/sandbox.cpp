@@ -14,8 +14,6 @@ using net::HttpResponse;
 
 namespace {
 
-Instant system_now() { return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now()); }
-
 HttpResponse control_error(int status, std::string_view code, std::string_view message) {
     detail::ObjectWriter error;
     error.str("code", code).str("message", message);
@@ -56,25 +54,6 @@ HttpResponse gateway_status(const Fault& fault) {
 }
 
 }  // namespace
-
-SandboxClock::SandboxClock(const Clock* base) : base_(base) {}
-
-Instant SandboxClock::now() const {
-    const Instant base = base_ ? base_->now() : system_now();
-    std::lock_guard lock(mutex_);
-    return base + offset_;
-}
-
-void SandboxClock::set(Instant now) {
-    const Instant base = base_ ? base_->now() : system_now();
-    std::lock_guard lock(mutex_);
-    offset_ = now - base;
-}
-
-void SandboxClock::reset() {
-    std::lock_guard lock(mutex_);
-    offset_ = Duration(0);
-}
 
 // Runs callbacks after a delay on one thread of its own. Destruction drops
 // what is still pending without running it.

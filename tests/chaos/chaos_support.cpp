@@ -285,6 +285,31 @@ void CampaignClock::jump(std::chrono::minutes by) {
     if (by.count() > 0) ++jumps_;  // a zero jump only puts both sides on the same instant
 }
 
+namespace {
+
+Json rig_config(const std::filesystem::path& dir, const std::string& azure_url, const ChaosRigOptions& options) {
+    Json config = chaos_config(dir, azure_url, "env:MB_CHAOS_AZURE_SECRET");
+    if (options.adjust_config) options.adjust_config(config);
+    return config;
+}
+
+}  // namespace
+
+ChaosRig::ChaosRig(const ChaosRigOptions& options)
+    : sandbox(dir.path(), options.sandbox_args),
+      daemon(dir.path(), rig_config(dir.path(), sandbox.url(), options)),
+      clock(daemon, sandbox) {
+    ::setenv("MB_CHAOS_AZURE_SECRET", options.azure_secret.c_str(), 1);
+}
+
+void ChaosRig::start() {
+    ASSERT_FALSE(sandbox.url().empty()) << sandbox.log();
+    daemon.set_sandbox_url(sandbox.url());
+    daemon.start();
+    if (::testing::Test::HasFatalFailure()) return;
+    clock.jump(std::chrono::minutes(0));  // both sides on the same controlled clock
+}
+
 bool drain(DaemonProcess& daemon, CampaignClock& clock, std::chrono::seconds timeout, int max_jumps) {
     const auto deadline = std::chrono::steady_clock::now() + timeout;
     auto busy_since = std::chrono::steady_clock::now();

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -148,6 +149,39 @@ private:
     DaemonProcess& daemon_;
     SandboxProcess& sandbox_;
     int jumps_ = 0;
+};
+
+// A campaign's random choices: uniform integers in [low, high] from a seeded
+// generator, so that MB_CHAOS_SEED replays a run.
+class Dice {
+public:
+    explicit Dice(std::uint64_t seed) : random_(seed) {}
+    int operator()(int low, int high) { return std::uniform_int_distribution<int>(low, high)(random_); }
+
+private:
+    std::mt19937_64 random_;
+};
+
+// The set-up every campaign starts from: a standalone sandbox process and a
+// daemon on chaos_config (its Azure client secret read from
+// MB_CHAOS_AZURE_SECRET), both in `dir`, and one CampaignClock for both. Use:
+//   ChaosRig rig;
+//   ASSERT_NO_FATAL_FAILURE(rig.start());
+struct ChaosRigOptions {
+    std::vector<std::string> sandbox_args;             // e.g. {"--token-lifetime-s", "300"}
+    std::string azure_secret = "chaos-azure-secret";   // put in MB_CHAOS_AZURE_SECRET
+    std::function<void(Json&)> adjust_config;          // applied to chaos_config before the daemon sees it
+};
+struct ChaosRig {
+    explicit ChaosRig(const ChaosRigOptions& options = {});
+    // Starts the daemon once the sandbox is up and sets both clocks to the
+    // daemon fixture's now(); fails the test (fatally) otherwise.
+    void start();
+
+    TempDir dir;
+    SandboxProcess sandbox;
+    DaemonProcess daemon;
+    CampaignClock clock;
 };
 
 // Waits until nothing is pending, unprocessed, planned or sending (jumping the

@@ -27,20 +27,14 @@ TEST(CrashCampaign, SigkillsAtRandomMomentsLoseNothingAndDoubleNothing) {
     std::fflush(stdout);
     const auto started = std::chrono::steady_clock::now();
 
-    TempDir dir;
-    SandboxProcess sandbox(dir.path());
-    ASSERT_FALSE(sandbox.url().empty()) << sandbox.log();
-    ::setenv("MB_CHAOS_AZURE_SECRET", "chaos-azure-secret", 1);
-    DaemonProcess daemon(dir.path(), chaos_config(dir.path(), sandbox.url(), "env:MB_CHAOS_AZURE_SECRET"));
-    daemon.set_sandbox_url(sandbox.url());
-    daemon.start();
-    ASSERT_FALSE(HasFatalFailure());
-    CampaignClock clock(daemon, sandbox);
-    clock.jump(std::chrono::minutes(0));  // both sides on the same controlled clock
-
-    std::mt19937_64 random(seed);
-    const auto uniform = [&random](int low, int high) { return std::uniform_int_distribution<int>(low, high)(random); };
+    Dice uniform(seed);
     BillDriver driver(seed);
+    ChaosRig rig;
+    ASSERT_NO_FATAL_FAILURE(rig.start());
+    SandboxProcess& sandbox = rig.sandbox;
+    DaemonProcess& daemon = rig.daemon;
+    CampaignClock& clock = rig.clock;
+
     std::optional<BillPost> unanswered;  // a post the kill interrupted: m3ter would retry it
     int interrupted = 0, delay_faults = 0, gateway_faults = 0, refusal_faults = 0, posts = 0;
     constexpr int kMaxJumps = 12;  // stays well inside Azure's 24-hour window

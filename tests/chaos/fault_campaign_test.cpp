@@ -41,21 +41,17 @@ TEST(FaultCampaign, AzureFaultsLoseNothingAndDoubleNothing) {
                 seconds);
     std::fflush(stdout);
 
-    TempDir dir;
     // Tokens live 5 minutes: the daemon refreshes them at half-life, and a
     // sandbox clock run ahead by 10 minutes makes the cached one expired.
-    SandboxProcess sandbox(dir.path(), {"--token-lifetime-s", "300"});
-    ASSERT_FALSE(sandbox.url().empty()) << sandbox.log();
-    ::setenv("MB_CHAOS_AZURE_SECRET", "chaos-azure-secret", 1);
-    DaemonProcess daemon(dir.path(), chaos_config(dir.path(), sandbox.url(), "env:MB_CHAOS_AZURE_SECRET"));
-    daemon.set_sandbox_url(sandbox.url());
-    daemon.start();
-    ASSERT_FALSE(HasFatalFailure());
-    CampaignClock clock(daemon, sandbox);
-    clock.jump(std::chrono::minutes(0));
+    ChaosRigOptions setup;
+    setup.sandbox_args = {"--token-lifetime-s", "300"};
+    ChaosRig rig(setup);
+    ASSERT_NO_FATAL_FAILURE(rig.start());
+    SandboxProcess& sandbox = rig.sandbox;
+    DaemonProcess& daemon = rig.daemon;
+    CampaignClock& clock = rig.clock;
 
-    std::mt19937_64 random(seed);
-    const auto uniform = [&random](int low, int high) { return std::uniform_int_distribution<int>(low, high)(random); };
+    Dice uniform(seed);
     BillDriver driver(seed);
     std::map<std::string, int> injected;
     int queued_calls = 0;  // calls the queued faults cover (a storm covers several)
@@ -175,16 +171,9 @@ TEST(FaultCampaign, DiskFullAnswers503AndNothingAcknowledgedIsLost) {
     std::printf("disk full: MB_CHAOS_SEED=%llu\n", static_cast<unsigned long long>(seed));
     ::signal(SIGXFSZ, SIG_IGN);
 
-    TempDir dir;
-    SandboxProcess sandbox(dir.path());
-    ASSERT_FALSE(sandbox.url().empty()) << sandbox.log();
-    ::setenv("MB_CHAOS_AZURE_SECRET", "chaos-azure-secret", 1);
-    DaemonProcess daemon(dir.path(), chaos_config(dir.path(), sandbox.url(), "env:MB_CHAOS_AZURE_SECRET"));
-    daemon.set_sandbox_url(sandbox.url());
-    daemon.start();
-    ASSERT_FALSE(HasFatalFailure());
-    CampaignClock clock(daemon, sandbox);
-    clock.jump(std::chrono::minutes(0));
+    ChaosRig rig;
+    ASSERT_NO_FATAL_FAILURE(rig.start());
+    DaemonProcess& daemon = rig.daemon;
     BillDriver driver(seed);
 
     for (int n = 0; n < 8; ++n) post_acknowledged(daemon, driver, driver.next());
@@ -219,7 +208,7 @@ TEST(FaultCampaign, DiskFullAnswers503AndNothingAcknowledgedIsLost) {
     EXPECT_EQ(ready.status, 503) << ready.body;
     EXPECT_NE(ready.body.find("storage"), std::string::npos) << ready.body;
     EXPECT_EQ(daemon.request("GET", "/healthz", {}, {}, false).status, 200);  // alive, only not ready
-    clock.jump();  // the scheduler tries to send and to record: it must survive the failed writes
+    rig.clock.jump();  // the scheduler tries to send and to record: it must survive the failed writes
     std::this_thread::sleep_for(std::chrono::seconds(2));
 
     // Space returns: the same daemon recovers without a restart.
@@ -231,8 +220,8 @@ TEST(FaultCampaign, DiskFullAnswers503AndNothingAcknowledgedIsLost) {
     for (const BillPost& post : refused) post_acknowledged(daemon, driver, post);
     for (int n = 0; n < 8; ++n) post_acknowledged(daemon, driver, driver.next());
 
-    ASSERT_TRUE(drain(daemon, clock, std::chrono::seconds(30), 4)) << daemon.log();
-    const CheckFigures figures = check_ledger(daemon, sandbox, driver);
+    ASSERT_TRUE(drain(daemon, rig.clock, std::chrono::seconds(30), 4)) << daemon.log();
+    const CheckFigures figures = check_ledger(daemon, rig.sandbox, driver);
     std::printf("disk full: %zu deliveries refused with 503 while full, %d acknowledged in all, %lld units checked\n",
                 refused.size() * 3, driver.posts_acknowledged(), static_cast<long long>(figures.units_accepted));
 }

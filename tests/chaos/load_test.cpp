@@ -24,24 +24,20 @@ constexpr std::int64_t kRssMarginKb = 16 * 1024;
 
 TEST(Load, SignedWebhooksOverKeepAliveConnectionsWhileTheSchedulerSends) {
     const int seconds = int_from_env("MB_CHAOS_LOAD_S", 5);
-    TempDir dir;
-    SandboxProcess sandbox(dir.path());
-    ASSERT_FALSE(sandbox.url().empty()) << sandbox.log();
-    ::setenv("MB_CHAOS_AZURE_SECRET", "chaos-azure-secret", 1);
-    Json config = chaos_config(dir.path(), sandbox.url(), "env:MB_CHAOS_AZURE_SECRET");
+    ChaosRigOptions setup;
     // Every account is its own Azure resource: each new bill is a new key, so
     // the scheduler sends throughout the run instead of waiting for the next hour.
-    config["integrations"] = Json::array({{{"id", "load"},
-                                           {"split_usage_line_items", "ITEM_PER_BILL"},
-                                           {"marketplace_bill_dimension", "bill_total"},
-                                           {"resource_id_from", "account_id"},
-                                           {"plan_id", "standard"}}});
-    DaemonProcess daemon(dir.path(), config);
-    daemon.set_sandbox_url(sandbox.url());
-    daemon.start();
-    ASSERT_FALSE(HasFatalFailure());
-    CampaignClock clock(daemon, sandbox);
-    clock.jump(std::chrono::minutes(0));
+    setup.adjust_config = [](Json& config) {
+        config["integrations"] = Json::array({{{"id", "load"},
+                                               {"split_usage_line_items", "ITEM_PER_BILL"},
+                                               {"marketplace_bill_dimension", "bill_total"},
+                                               {"resource_id_from", "account_id"},
+                                               {"plan_id", "standard"}}});
+    };
+    ChaosRig rig(setup);
+    ASSERT_NO_FATAL_FAILURE(rig.start());
+    SandboxProcess& sandbox = rig.sandbox;
+    DaemonProcess& daemon = rig.daemon;
 
     LoadOptions options;
     options.port = daemon.port();

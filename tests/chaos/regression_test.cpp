@@ -12,16 +12,9 @@ using testing::bill_json;
 // ''": the bill lost its accountId (GET /bills, /reportedusage?accountId=) and
 // the deletion did not name the version it deleted.
 TEST(Regression, ADeletionByIdKeepsTheBillsVersionAndAccount) {
-    TempDir dir;
-    SandboxProcess sandbox(dir.path());
-    ASSERT_FALSE(sandbox.url().empty()) << sandbox.log();
-    ::setenv("MB_CHAOS_AZURE_SECRET", "chaos-azure-secret", 1);
-    DaemonProcess daemon(dir.path(), chaos_config(dir.path(), sandbox.url(), "env:MB_CHAOS_AZURE_SECRET"));
-    daemon.set_sandbox_url(sandbox.url());
-    daemon.start();
-    ASSERT_FALSE(HasFatalFailure());
-    CampaignClock clock(daemon, sandbox);
-    clock.jump(std::chrono::minutes(0));
+    ChaosRig rig;
+    ASSERT_NO_FATAL_FAILURE(rig.start());
+    DaemonProcess& daemon = rig.daemon;
 
     ASSERT_EQ(daemon.post_bill(bill_json("b-del", 1, "acc-b1", {{"USAGE", "1.00", "", ""}})).status, 202);
     ASSERT_EQ(daemon.post_bill(bill_json("b-del", 2, "acc-b1", {{"USAGE", "2.00", "", ""}})).status, 202);

@@ -71,16 +71,14 @@ net::Headers signed_headers(const std::string& body, Instant timestamp, const st
 class Security : public ::testing::Test {
 protected:
     void SetUp() override {
-        sandbox = std::make_unique<SandboxProcess>(dir.path(), std::vector<std::string>{"--client-secret", kAzureSecret});
-        ASSERT_FALSE(sandbox->url().empty()) << sandbox->log();
-        ::setenv("MB_CHAOS_AZURE_SECRET", kAzureSecret, 1);
-        daemon = std::make_unique<DaemonProcess>(
-            dir.path(), chaos_config(dir.path(), sandbox->url(), "env:MB_CHAOS_AZURE_SECRET"));
-        daemon->set_sandbox_url(sandbox->url());
-        daemon->start();
-        ASSERT_FALSE(HasFatalFailure());
-        clock = std::make_unique<CampaignClock>(*daemon, *sandbox);
-        clock->jump(std::chrono::minutes(0));
+        ChaosRigOptions setup;
+        setup.sandbox_args = {"--client-secret", kAzureSecret};
+        setup.azure_secret = kAzureSecret;
+        rig = std::make_unique<ChaosRig>(setup);
+        ASSERT_NO_FATAL_FAILURE(rig->start());
+        sandbox = &rig->sandbox;
+        daemon = &rig->daemon;
+        clock = &rig->clock;
     }
 
     // Every answer body is kept, to be searched for secrets at the end.
@@ -91,10 +89,10 @@ protected:
         return answer;
     }
 
-    TempDir dir;
-    std::unique_ptr<SandboxProcess> sandbox;
-    std::unique_ptr<DaemonProcess> daemon;
-    std::unique_ptr<CampaignClock> clock;
+    std::unique_ptr<ChaosRig> rig;
+    SandboxProcess* sandbox = nullptr;  // parts of rig
+    DaemonProcess* daemon = nullptr;
+    CampaignClock* clock = nullptr;
     std::vector<std::string> bodies;
 };
 
@@ -135,7 +133,7 @@ TEST_F(Security, BadlySignedWebhooksAre401AndNothingIsStored) {
     EXPECT_EQ(call("GET", "/bills/intruder-bill").status, 404);
     // Not in the database in any form (the bill id is in every refused body).
     for (const char* file : {"meterbridge.db", "meterbridge.db-wal"}) {
-        EXPECT_EQ(file_text(dir.path() / file).find("intruder-bill"), std::string::npos) << file;
+        EXPECT_EQ(file_text(rig->dir.path() / file).find("intruder-bill"), std::string::npos) << file;
     }
     // The control: the same body, correctly signed, is accepted.
     EXPECT_EQ(call("POST", "/webhooks/m3ter", body, signed_headers(body, daemon->now()), false).status, 202);
@@ -209,9 +207,9 @@ TEST_F(Security, SecretsAppearInNoLogNoDatabaseAndNoAnswer) {
 
     // check-config prints the resolved config: secrets masked.
     {
-        const auto out = dir.path() / "check-config.out";
+        const auto out = rig->dir.path() / "check-config.out";
         testing::ChildProcess check({testing::meterbridge_binary(), "check-config", "--config",
-                                     (dir.path() / "config.json").string()},
+                                     (rig->dir.path() / "config.json").string()},
                                     {{"MB_E2E_API_KEY", kApiKey}, {"MB_E2E_API_SECRET", kApiSecret},
                                      {"MB_E2E_OPS_TOKEN", kOpsToken}},
                                     out);
@@ -227,7 +225,7 @@ TEST_F(Security, SecretsAppearInNoLogNoDatabaseAndNoAnswer) {
     for (const auto& token : tokens) secrets.push_back({"bearer token", token});
 
     std::vector<std::pair<std::string, std::string>> haystacks;
-    for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+    for (const auto& entry : std::filesystem::directory_iterator(rig->dir.path())) {
         const std::string name = entry.path().filename().string();
         if (name.starts_with("daemon-") || name.starts_with("meterbridge.db")) {
             haystacks.push_back({name, file_text(entry.path())});

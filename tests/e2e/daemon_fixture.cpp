@@ -10,6 +10,8 @@
 
 namespace meterbridge::testing {
 
+std::string meterbridge_binary() { return METERBRIDGE_BINARY; }
+
 Json HttpAnswer::json() const {
     auto parsed = parse_exact_json(body);
     return parsed ? *parsed : Json();

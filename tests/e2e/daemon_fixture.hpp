@@ -17,6 +17,9 @@
 
 namespace meterbridge::testing {
 
+// The meterbridge binary of this build.
+std::string meterbridge_binary();
+
 inline constexpr const char* kApiKey = "e2e-api-key";
 inline constexpr const char* kApiSecret = "e2e-api-secret-value";
 inline constexpr const char* kOpsToken = "e2e-ops-token-value";

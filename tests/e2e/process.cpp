@@ -32,7 +32,7 @@ ChildProcess::ChildProcess(std::vector<std::string> argv, std::map<std::string, 
             ::dup2(fd, STDERR_FILENO);
             ::dup2(fd, STDOUT_FILENO);
         }
-        // The test runner may block signals; the daemon must see them.
+        // The test runner may block signals; the child must see them.
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
@@ -87,7 +87,5 @@ std::optional<std::string> ChildProcess::wait_for_line(const std::string& marker
     }
     return std::nullopt;
 }
-
-std::string meterbridge_binary() { return METERBRIDGE_BINARY; }
 
 }  // namespace meterbridge::testing

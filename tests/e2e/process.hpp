@@ -1,6 +1,8 @@
 #pragma once
-// A child process of the test (the meterbridge binary), with its stderr in a
-// file that the test can search, e.g. for the port it listens on.
+// A child process (the meterbridge binary, a bench's ceiling server), with its
+// stdout and stderr in a file that can be searched, e.g. for the port it
+// listens on. Library meterbridge_child_process: the e2e and chaos harness and
+// the bench programs link it.
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -35,8 +37,5 @@ private:
     std::filesystem::path log_;
     std::optional<int> status_;
 };
-
-// The meterbridge binary of this build.
-std::string meterbridge_binary();
 
 }  // namespace meterbridge::testing

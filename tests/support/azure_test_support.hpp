@@ -11,6 +11,7 @@
 #include "meterbridge/azure/token_provider.hpp"
 #include "meterbridge/core/exchange_log.hpp"
 #include "meterbridge/core/time.hpp"
+#include "meterbridge/net/clocks.hpp"
 #include "meterbridge/net/http_client.hpp"
 #include "temp_dir.hpp"
 
@@ -39,12 +40,7 @@ private:
 };
 
 // The system clock.
-class RealClock final : public Clock {
-public:
-    Instant now() const override {
-        return std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
-    }
-};
+using RealClock = net::SystemClock;
 
 class MemoryExchangeLog final : public ExchangeLog {
 public:

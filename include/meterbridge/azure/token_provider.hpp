@@ -2,9 +2,7 @@
 // Entra ID (Azure AD) client-credentials tokens for the Marketplace metering
 // API. Cached, refreshed before expiry, one refresh in flight at a time.
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +11,7 @@
 #include "meterbridge/core/result.hpp"
 #include "meterbridge/core/time.hpp"
 #include "meterbridge/net/http_client.hpp"
+#include "meterbridge/net/token_cache.hpp"
 
 namespace meterbridge::azure {
 
@@ -38,24 +37,23 @@ bool is_v1_token_url(std::string_view token_url);
 // The form body sent to the token endpoint (exposed for tests; contains the secret).
 std::string token_request_body(const TokenProviderOptions& options);
 
-struct AccessToken {
-    std::string value;
-    Instant obtained_at;  // when the request for it started
-    Instant expires_at;
-};
+using AccessToken = net::AccessToken;
 
 // Parses Entra's 200 answer: access_token, and expires_in as a number or a
 // string (v1). `now` is when the request started.
 Result<AccessToken> parse_token_response(std::string_view body, Instant now);
 
 // Thread-safe. access_token() blocks while a refresh runs; however many
-// threads ask at once, one request goes to Entra and all share its result.
+// threads ask at once, one request goes to Entra and all share its result
+// (net::TokenCache).
 // Expiry uses the injected clock only. `transport`, `clock` and `log` must
 // outlive the provider; `log` may be null.
 class TokenProvider {
 public:
     TokenProvider(TokenProviderOptions options, net::HttpTransport& transport, const Clock& clock,
                   ExchangeLog* log = nullptr);
+    TokenProvider(const TokenProvider&) = delete;  // the cache calls back into this object
+    TokenProvider& operator=(const TokenProvider&) = delete;
 
     // A valid token, fetched if none is cached or it is due for refresh. If
     // a refresh fails while the cached token is still valid, that one is
@@ -78,14 +76,7 @@ private:
     net::HttpTransport& transport_;
     const Clock& clock_;
     ExchangeLog* log_;
-
-    mutable std::mutex mutex_;
-    std::condition_variable refreshed_;
-    std::optional<AccessToken> token_;
-    std::optional<Error> last_error_;
-    bool refreshing_ = false;
-    std::uint64_t generation_ = 0;
-    std::uint64_t fetches_ = 0;
+    net::TokenCache cache_;  // after the members fetch() uses
 };
 
 }  // namespace meterbridge::azure

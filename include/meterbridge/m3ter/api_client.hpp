@@ -2,13 +2,10 @@
 // The m3ter REST API, for the webhook deliveries that carry only a bill id
 // and for account data behind the account filter (SPEC §2 `m3ter`, §3, §4).
 // OAuth2 client credentials against {base_url}/oauth/token; the token is
-// cached and refreshed before expiry, one refresh in flight at a time, like
-// azure::TokenProvider. No Beast here: HTTP goes through net::HttpTransport.
+// cached and refreshed before expiry, one refresh in flight at a time
+// (net::TokenCache, as in azure::TokenProvider). No Beast here: HTTP goes through net::HttpTransport.
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +16,7 @@
 #include "meterbridge/core/result.hpp"
 #include "meterbridge/core/time.hpp"
 #include "meterbridge/net/http_client.hpp"
+#include "meterbridge/net/token_cache.hpp"
 
 namespace meterbridge::m3ter {
 
@@ -74,12 +72,6 @@ public:
     std::uint64_t token_fetch_count() const;  // requests made to /oauth/token (metrics, tests)
 
 private:
-    struct Token {
-        std::string value;
-        Instant obtained_at;  // when the request for it started
-        Instant expires_at;
-    };
-
     // GET {base_url}/organizations/{org}/{collection}/{id} with a bearer
     // token; on 401 the token is refreshed once and the request retried.
     // Returns the body of a 200; every other outcome as an Error.
@@ -87,22 +79,13 @@ private:
     // One exchange, recorded in log_ with the client secret, its Basic
     // encoding and `token` scrubbed from every field.
     Result<net::HttpExchangeResult> send(const net::HttpRequestSpec& request, std::string_view token);
-    Result<std::string> access_token();
-    void invalidate(std::string_view rejected);
-    Result<Token> fetch_token();
+    Result<net::AccessToken> fetch_token();
 
     ApiClientOptions options_;
     net::HttpTransport& transport_;
     const Clock& clock_;
     ExchangeLog* log_;
-
-    mutable std::mutex mutex_;
-    std::condition_variable refreshed_;
-    std::optional<Token> token_;
-    std::optional<Error> last_error_;
-    bool refreshing_ = false;
-    std::uint64_t generation_ = 0;
-    std::uint64_t fetches_ = 0;
+    net::TokenCache tokens_;  // after the members fetch_token() uses
 };
 
 }  // namespace meterbridge::m3ter

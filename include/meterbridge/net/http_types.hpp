@@ -14,6 +14,9 @@ namespace meterbridge::net {
 
 bool iequals(std::string_view a, std::string_view b) noexcept;
 
+// `text` without leading and trailing spaces and tabs (HTTP's optional white space).
+std::string_view trim(std::string_view text) noexcept;
+
 // Header fields in arrival order; names compare case-insensitively.
 class Headers {
 public:
@@ -60,7 +63,15 @@ struct HttpResponse {
     static HttpResponse json(int status, std::string body);
     static HttpResponse text(int status, std::string body);
     static HttpResponse reset();
+    // The error answer of every HTTP API here (SPEC §5, docs/operations.md):
+    //   {"error": {"code": "...", "message": "...", "field": "..."}}
+    // `field` only when not empty. Invalid UTF-8 in the message (it may quote
+    // request bytes) is replaced, so building the answer never throws.
+    static HttpResponse error(int status, const Error& error);
 };
+
+// True for a Content-Type of application/json, any parameters (charset) aside.
+bool is_json_content_type(const std::optional<std::string>& value);
 
 // Query strings and application/x-www-form-urlencoded bodies.
 QueryParams parse_query(std::string_view text);

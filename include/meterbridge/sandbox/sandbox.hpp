@@ -5,7 +5,6 @@
 // in-process by the daemon's `azure.mode: sandbox` and by the tests.
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +12,7 @@
 
 #include "meterbridge/core/result.hpp"
 #include "meterbridge/core/time.hpp"
+#include "meterbridge/net/clocks.hpp"
 #include "meterbridge/net/http_server.hpp"
 #include "meterbridge/sandbox/sandbox_core.hpp"
 
@@ -20,19 +20,8 @@ namespace meterbridge::sandbox {
 
 // "Now" for the sandbox: a base clock (the system clock by default) plus an
 // offset set by PUT /_sandbox/clock, so time keeps running from the instant
-// set. Thread-safe.
-class SandboxClock final : public Clock {
-public:
-    explicit SandboxClock(const Clock* base = nullptr);  // base must outlive this; null: system clock
-    Instant now() const override;
-    void set(Instant now);  // from now on, now() == `now` + elapsed time
-    void reset();           // back to the base clock
-
-private:
-    const Clock* base_;
-    mutable std::mutex mutex_;
-    Duration offset_{0};
-};
+// set. The daemon's settable clock, shared.
+using SandboxClock = net::SettableClock;
 
 struct SandboxOptions {
     std::string listen_address = "127.0.0.1";  // must be a loopback address

@@ -25,7 +25,7 @@
 #include "meterbridge/sandbox/sandbox.hpp"
 #include "meterbridge/store/store.hpp"
 #include "pipeline/scheduler.hpp"
-#include "platform/clocks.hpp"
+#include "meterbridge/net/clocks.hpp"
 #include "platform/system_secret_source.hpp"
 
 namespace meterbridge::bench {
@@ -94,7 +94,7 @@ int run() {
     spdlog::set_level(spdlog::level::warn);  // no line per bill on stdout, where the figures go
     const auto dir = scratch_dir("drain");
     const Config config = parse_config_document(drain_config(dir), app::SystemSecretSource{});
-    app::SettableClock clock;
+    net::SettableClock clock;
     clock.set(parse_iso8601("2026-02-01T09:10:00Z").value());
     auto store = store::open_sqlite_store(config.storage.sqlite_path);
 

@@ -34,7 +34,7 @@
 #include "meterbridge/net/router.hpp"
 #include "meterbridge/store/store.hpp"
 #include "ops/ops_api.hpp"
-#include "platform/clocks.hpp"
+#include "meterbridge/net/clocks.hpp"
 
 using namespace meterbridge;
 using fuzz::check;
@@ -174,7 +174,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool input_has_secret = reveals_secret(input);
 
     auto store = store::open_sqlite_store(":memory:");
-    app::SettableClock clock;
+    net::SettableClock clock;
     clock.set(parse_iso8601("2026-01-01T09:00:00Z").value());
     net::Router router;
     app::DeliveryCommitter committer(*store);

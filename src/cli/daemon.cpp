@@ -18,7 +18,7 @@
 #include "meterbridge/store/store.hpp"
 #include "ops/ops_api.hpp"
 #include "pipeline/scheduler.hpp"
-#include "platform/clocks.hpp"
+#include "meterbridge/net/clocks.hpp"
 
 namespace meterbridge::app {
 
@@ -26,7 +26,7 @@ namespace meterbridge::app {
 // server goes first and the store last.
 struct Daemon::Parts {
     Config config;
-    SettableClock clock;
+    net::SettableClock clock;
     std::unique_ptr<store::Store> store;
     std::unique_ptr<sandbox::Sandbox> sandbox;
     std::unique_ptr<net::HttpClient> http;

@@ -6,7 +6,7 @@
 #include "meterbridge/core/config.hpp"
 #include "meterbridge/net/router.hpp"
 #include "meterbridge/store/store.hpp"
-#include "platform/clocks.hpp"
+#include "meterbridge/net/clocks.hpp"
 
 namespace meterbridge::azure {
 class TokenProvider;
@@ -18,7 +18,7 @@ namespace meterbridge::app {
 struct OpsContext {
     const Config& config;
     store::OpsStore& store;
-    SettableClock& clock;                   // PUT /testing/clock sets it (testing.clock_control only)
+    net::SettableClock& clock;              // PUT /testing/clock sets it (testing.clock_control only)
     std::function<void()> wake_scheduler;   // after reprocess, retry, clock changes
     std::function<Status()> azure_ready;    // /readyz: a token can be obtained (or sandbox mode)
     const azure::TokenProvider* tokens = nullptr;  // for token refresh metrics; may be null

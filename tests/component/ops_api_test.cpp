@@ -198,7 +198,7 @@ protected:
 
     Config config;
     std::unique_ptr<store::Store> store = store::open_sqlite_store(":memory:");
-    SettableClock clock;
+    net::SettableClock clock;
     SlotPolicy policy;
     int wakes = 0;
     Status azure_status = Ok{};

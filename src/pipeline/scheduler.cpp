@@ -54,10 +54,7 @@ TickReport Scheduler::tick() {
                           id);
         }
     }
-    auto planned = deps_.store.plan_slots(now, policy_, [&](std::span<const PendingUnits> pending,
-                                                           const std::set<SlotKey>& occupied) {
-        return plan_slots(pending, occupied, now, policy_);
-    });
+    auto planned = deps_.store.plan_slots(now, policy_);
     if (check(planned, "slotting")) report.events_planned = static_cast<int>(planned->size());
 
     auto due = deps_.store.due_events(now);
@@ -102,11 +99,7 @@ void Scheduler::process_pending_versions(TickReport& report) {
         }
         std::vector<Status> statuses;
         if (!converted.empty()) {
-            statuses = deps_.store.apply_conversions(
-                converted, deps_.clock.now(),
-                [&](const store::IntegrationRunRecord& run, std::span<const KeyBalance> balances) {
-                    return plan_recalculation(balances, run.targets, run.started_at, policy_);
-                });
+            statuses = deps_.store.apply_conversions(converted, deps_.clock.now(), policy_);
         }
         for (std::size_t i = 0; i < applied.size(); ++i) {
             const store::BillVersionRecord& version = *applied[i];

@@ -39,6 +39,20 @@ Result<RecalculationPlan> SqliteStore::recalculate(const std::string& integratio
     });
 }
 
+Result<RecalculationPlan> SqliteStore::recalculate(const std::string& integration_id, const std::string& bill_id,
+                                                   std::span<const UsageTarget> targets, Instant now,
+                                                   const SlotPolicy& policy) {
+    return recalculate(integration_id, bill_id, now, [&](std::span<const KeyBalance> balances) {
+        return plan_recalculation(balances, targets, now, policy);
+    });
+}
+
+Result<std::vector<std::int64_t>> SqliteStore::plan_slots(Instant now, const SlotPolicy& policy) {
+    return plan_slots(now, policy, [&](std::span<const PendingUnits> pending, const std::set<SlotKey>& occupied) {
+        return meterbridge::plan_slots(pending, occupied, now, policy);
+    });
+}
+
 Result<std::vector<std::int64_t>> SqliteStore::plan_slots(Instant now, const SlotPolicy& policy, const SlottingFn& fn) {
     return write([&](sqlite::Database& db) -> Result<std::vector<std::int64_t>> {
         std::vector<PendingUnits> pending;

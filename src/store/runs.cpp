@@ -44,6 +44,14 @@ Result<std::int64_t> SqliteStore::record_integration_run(const IntegrationRunRec
 }
 
 std::vector<Status> SqliteStore::apply_conversions(std::span<const ConvertedVersion> versions, Instant now,
+                                                   const SlotPolicy& policy) {
+    // Each run is recalculated as of its start: the units it queues belong to that hour.
+    return apply_conversions(versions, now, [&](const IntegrationRunRecord& run, std::span<const KeyBalance> balances) {
+        return plan_recalculation(balances, run.targets, run.started_at, policy);
+    });
+}
+
+std::vector<Status> SqliteStore::apply_conversions(std::span<const ConvertedVersion> versions, Instant now,
                                                    const ConversionPlanFn& fn) {
     // One transaction for the whole page: the scheduler then costs the
     // webhook's commit thread one wait for the writer per page, not three per

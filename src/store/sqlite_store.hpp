@@ -17,6 +17,10 @@
 #include <type_traits>
 #include <vector>
 
+#include <functional>
+#include <set>
+#include <span>
+
 #include "checkpointer.hpp"
 #include "fair_mutex.hpp"
 #include "file_lock.hpp"
@@ -27,6 +31,15 @@ namespace meterbridge::store {
 
 // Error{"storage_error"} for an exception thrown inside a transaction.
 Error storage_error(const std::exception& failure);
+
+// Planners, as the core's functions are called by the store. Tests give
+// SqliteStore other ones (a plan that does not match the rows, a spy on the
+// balances) through the planner-taking overloads below; the daemon never does.
+using RecalculationFn = std::function<RecalculationPlan(std::span<const KeyBalance> balances)>;
+using SlottingFn =
+    std::function<std::vector<PlannedEvent>(std::span<const PendingUnits> pending, const std::set<SlotKey>& occupied)>;
+using ConversionPlanFn =
+    std::function<RecalculationPlan(const IntegrationRunRecord& run, std::span<const KeyBalance> balances)>;
 
 // Bodies of single operations that apply_conversions also runs, inside the
 // caller's write transaction (they throw on a storage failure).
@@ -55,14 +68,20 @@ public:
     Result<std::string> add_mapping(const ExternalMapping& mapping) override;
     Status delete_mapping(const std::string& id) override;
 
+    Result<RecalculationPlan> recalculate(const std::string& integration_id, const std::string& bill_id,
+                                          std::span<const UsageTarget> targets, Instant now,
+                                          const SlotPolicy& policy) override;
     Result<RecalculationPlan> recalculate(const std::string& integration_id, const std::string& bill_id, Instant now,
-                                          const RecalculationFn& fn) override;
+                                          const RecalculationFn& fn);
     Result<std::int64_t> record_integration_run(const IntegrationRunRecord& run) override;
 
     std::vector<Status> apply_conversions(std::span<const ConvertedVersion> versions, Instant now,
-                                          const ConversionPlanFn& fn) override;
+                                          const SlotPolicy& policy) override;
+    std::vector<Status> apply_conversions(std::span<const ConvertedVersion> versions, Instant now,
+                                          const ConversionPlanFn& fn);
 
-    Result<std::vector<std::int64_t>> plan_slots(Instant now, const SlotPolicy& policy, const SlottingFn& fn) override;
+    Result<std::vector<std::int64_t>> plan_slots(Instant now, const SlotPolicy& policy) override;
+    Result<std::vector<std::int64_t>> plan_slots(Instant now, const SlotPolicy& policy, const SlottingFn& fn);
 
     Result<std::vector<OutboxEvent>> due_events(Instant now) override;
     Result<OutboxEvent> event(std::int64_t event_id) override;

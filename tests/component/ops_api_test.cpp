@@ -107,9 +107,7 @@ protected:
                     std::int64_t units, Instant now) {
         const std::vector<UsageTarget> targets{
             UsageTarget{"int-1", bill, resource, "plan-a", dimension, units, Decimal::parse("1.00").value()}};
-        auto plan = store->recalculate("int-1", bill, now, [&](std::span<const KeyBalance> balances) {
-            return plan_recalculation(balances, targets, now, policy);
-        });
+        auto plan = store->recalculate("int-1", bill, targets, now, policy);
         ASSERT_TRUE(plan.ok()) << plan.error().message;
     }
 
@@ -126,10 +124,7 @@ protected:
     }
 
     std::vector<std::int64_t> slot(Instant now) {
-        auto ids = store->plan_slots(now, policy, [&](std::span<const PendingUnits> pending,
-                                                      const std::set<SlotKey>& occupied) {
-            return plan_slots(pending, occupied, now, policy);
-        });
+        auto ids = store->plan_slots(now, policy);
         EXPECT_TRUE(ids.ok()) << (ids.ok() ? "" : ids.error().message);
         return ids.ok() ? *ids : std::vector<std::int64_t>{};
     }

@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "sqlite_store.hpp"
 #include "support/store_test_support.hpp"
 
 namespace meterbridge {
@@ -195,7 +196,8 @@ TEST(StoreBatch, AFailingConversionIsUndoneAloneAndTheOthersAreProcessed) {
         converted.push_back(store::Store::ConvertedVersion{version.id, version.bill_id, {done}});
     }
     SlotPolicy policy;
-    const auto statuses = store->apply_conversions(
+    // The planner-taking overload: a plan that throws for one version.
+    const auto statuses = static_cast<store::SqliteStore&>(*store).apply_conversions(
         converted, now, [&](const store::IntegrationRunRecord& run, std::span<const KeyBalance> balances) {
             // A plan that does not match the rows makes the store throw for b-2 only.
             if (run.targets.front().bill_id == "b-2") throw std::logic_error("plan does not match the rows");

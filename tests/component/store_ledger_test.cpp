@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "sqlite_store.hpp"
 #include "support/store_test_support.hpp"
 
 namespace meterbridge {
@@ -25,7 +26,7 @@ protected:
     }
 
     RecalculationPlan recalc(const std::string& bill, std::vector<UsageTarget> targets) {
-        auto plan = store_->recalculate("int-1", bill, now_, [&](std::span<const KeyBalance> balances) {
+        auto plan = sqlite().recalculate("int-1", bill, now_, [&](std::span<const KeyBalance> balances) {
             last_balances_.assign(balances.begin(), balances.end());
             return plan_recalculation(balances, targets, now_, policy_);
         });
@@ -34,7 +35,7 @@ protected:
     }
 
     std::vector<std::int64_t> slot() {
-        auto ids = store_->plan_slots(now_, policy_, [&](std::span<const PendingUnits> pending,
+        auto ids = sqlite().plan_slots(now_, policy_, [&](std::span<const PendingUnits> pending,
                                                           const std::set<SlotKey>& occupied) {
             last_occupied_ = occupied;
             return plan_slots(pending, occupied, now_, policy_);
@@ -53,7 +54,7 @@ protected:
 
     // Loads the balances without changing anything.
     void recalc_probe(const std::string& bill) {
-        auto plan = store_->recalculate("int-1", bill, now_, [&](std::span<const KeyBalance> balances) {
+        auto plan = sqlite().recalculate("int-1", bill, now_, [&](std::span<const KeyBalance> balances) {
             last_balances_.assign(balances.begin(), balances.end());
             return RecalculationPlan{};
         });
@@ -74,6 +75,9 @@ protected:
         }
         return d;
     }
+
+    // The planner-taking overloads, to spy on what the store loads or to feed it a wrong plan.
+    store::SqliteStore& sqlite() { return static_cast<store::SqliteStore&>(*store_); }
 
     std::unique_ptr<store::Store> store_ = store::open_sqlite_store(":memory:");
     Instant now_ = at("2026-01-01T10:20:00Z");
@@ -304,7 +308,7 @@ TEST_F(StoreLedger, StaleEventsExpireOrBecomeUnresolved) {
 
 TEST_F(StoreLedger, APlanThatDoesNotMatchTheRowsRollsBackEntirely) {
     recalc("b-1", {target("b-1", "compute", 50)});
-    const auto result = store_->recalculate("int-1", "b-1", now_, [&](std::span<const KeyBalance> balances) {
+    const auto result = sqlite().recalculate("int-1", "b-1", now_, [&](std::span<const KeyBalance> balances) {
         RecalculationPlan plan = plan_recalculation(balances, std::vector{target("b-1", "compute", 70)}, now_, policy_);
         plan.withdrawn_pending.push_back({12345, balances[0].key, 1});  // no such entry
         return plan;
@@ -321,7 +325,7 @@ TEST_F(StoreLedger, TwoEventsCanNeverOccupyOneSlot) {
     slot();
     recalc("b-1", {target("b-1", "compute", 60)});
     // A planner that ignores occupied slots is stopped by the schema.
-    const auto result = store_->plan_slots(now_, policy_, [&](std::span<const PendingUnits> pending,
+    const auto result = sqlite().plan_slots(now_, policy_, [&](std::span<const PendingUnits> pending,
                                                               const std::set<SlotKey>&) {
         return plan_slots(pending, {}, now_, policy_);
     });

@@ -49,16 +49,12 @@ protected:
         for (const auto& [key, n] : targets_[{integration, bill_id}]) {
             targets.push_back(UsageTarget{integration, bill_id, key.first, "gold", key.second, n, Decimal::from_integer(n)});
         }
-        ASSERT_TRUE(store_->recalculate(integration, bill_id, now_, [&](std::span<const KeyBalance> balances) {
-            return plan_recalculation(balances, targets, now_, policy_);
-        }).ok());
+        ASSERT_TRUE(store_->recalculate(integration, bill_id, targets, now_, policy_).ok());
     }
 
     // Slots everything queued and answers every event with `kind`.
     std::vector<std::int64_t> send_all(EventDecision::Kind kind) {
-        const auto ids = store_->plan_slots(now_, policy_, [&](auto pending, const auto& occupied) {
-            return plan_slots(pending, occupied, now_, policy_);
-        });
+        const auto ids = store_->plan_slots(now_, policy_);
         EXPECT_TRUE(ids.ok());
         EXPECT_TRUE(store_->mark_sending(ids.value(), now_).ok());
         for (const auto id : ids.value()) {
@@ -297,9 +293,7 @@ TEST_F(StoreOps, EventsAreListedByStateAndSlotWithKeysetPaging) {
     const auto accepted = send_all(EventDecision::Kind::Accept);
     now_ = at("2026-01-01T11:10:00Z");
     queue("int-1", "b-1", "sub-1", "compute", 15);
-    const auto ids = store_->plan_slots(now_, policy_, [&](auto pending, const auto& occupied) {
-        return plan_slots(pending, occupied, now_, policy_);
-    });
+    const auto ids = store_->plan_slots(now_, policy_);
     ASSERT_EQ(ids->size(), 1u);
 
     store::EventQuery all;

@@ -128,9 +128,7 @@ private:
             const RecalculationPlan expected = plan_recalculation(memory_.balances(integration, bill), mine, now_, policy_);
             memory_.apply(expected);
             const RecalculationPlan applied =
-                ok(store_->recalculate(integration, bill, now_, [&](std::span<const KeyBalance> balances) {
-                    return plan_recalculation(balances, mine, now_, policy_);
-                }));
+                ok(store_->recalculate(integration, bill, mine, now_, policy_));
             ASSERT_EQ(applied.targets.size(), expected.targets.size());
             ASSERT_EQ(applied.queued.size(), expected.queued.size());
             targets_[{integration, bill}] = mine;
@@ -149,9 +147,7 @@ private:
         auto it = targets_.begin();
         std::advance(it, static_cast<long>(rng_() % targets_.size()));
         const auto& [integration, bill] = it->first;
-        const auto plan = ok(store_->recalculate(integration, bill, now_, [&](std::span<const KeyBalance> balances) {
-            return plan_recalculation(balances, it->second, now_, policy_);
-        }));
+        const auto plan = ok(store_->recalculate(integration, bill, it->second, now_, policy_));
         EXPECT_TRUE(plan.changes_nothing()) << integration << " " << bill;
     }
 
@@ -197,10 +193,7 @@ private:
         const auto planned = plan_slots(memory_.pending, memory_.occupied(), now_, policy_);
         const std::size_t before = memory_.events.size();
         memory_.apply(planned, now_);
-        const auto ids = ok(store_->plan_slots(now_, policy_, [&](std::span<const PendingUnits> pending,
-                                                                    const std::set<SlotKey>& occupied) {
-            return plan_slots(pending, occupied, now_, policy_);
-        }));
+        const auto ids = ok(store_->plan_slots(now_, policy_));
         ASSERT_EQ(ids.size(), planned.size());
         for (std::size_t i = 0; i < ids.size(); ++i) {
             to_store_[memory_.events[before + i].id] = ids[i];

@@ -42,9 +42,12 @@
 
 namespace meterbridge::store {
 
-using RecalculationFn = std::function<RecalculationPlan(std::span<const KeyBalance> balances)>;
-using SlottingFn =
-    std::function<std::vector<PlannedEvent>(std::span<const PendingUnits> pending, const std::set<SlotKey>& occupied)>;
+// One style between the pipeline and the store (issue 15): the store loads
+// and persists, the pure core decides. Where a decision sits inside a write
+// transaction (delivery classification, recalculation, slotting, the
+// reconciliation of returned units, stale events), the store calls the core
+// function itself, with the policy passed as data, so that load, decide and
+// write are one transaction and no caller's code runs under the writer lock.
 
 // ---- webhook deliveries (SPEC §4 "Durability first")
 class IntakeStore {
@@ -103,12 +106,14 @@ public:
 
     // ---- recalculation (ledger.hpp)
 
-    // Loads every KeyBalance of (integration, bill), calls fn, applies the
-    // plan (targets, queued entries, withdrawals from pending entries, from
-    // Planned events' shares — a Planned event reduced to 0 is Cancelled — and
-    // from Rejected events' shares) and commits. Returns the applied plan.
+    // Loads every KeyBalance of (integration, bill), plans with core's
+    // plan_recalculation(balances, targets, now, policy), applies the plan
+    // (targets, queued entries, withdrawals from pending entries, from Planned
+    // events' shares — a Planned event reduced to 0 is Cancelled — and from
+    // Rejected events' shares) and commits. Returns the applied plan.
     virtual Result<RecalculationPlan> recalculate(const std::string& integration_id, const std::string& bill_id,
-                                                  Instant now, const RecalculationFn& fn) = 0;
+                                                  std::span<const UsageTarget> targets, Instant now,
+                                                  const SlotPolicy& policy) = 0;
     // Stores the run (with its config snapshot, skip reason, targets and held
     // items) and replaces the held line items of (integration, bill version).
     virtual Result<std::int64_t> record_integration_run(const IntegrationRunRecord& run) = 0;
@@ -116,8 +121,8 @@ public:
     // ---- conversion of bill versions (the scheduler)
 
     // Applies the scheduler's conversion of each version, in order:
-    // recalculate() every run that recalculates (fn gives the plan from the
-    // run and the balances), record_integration_run() every run, then
+    // recalculate() every run that recalculates (to run.targets, as of
+    // run.started_at), record_integration_run() every run, then
     // mark_processed(version_id, now). Returns one Status per version. The
     // SQLite store does it in ONE transaction, each version under a savepoint:
     // a version whose writes fail is undone alone and stays unprocessed; if
@@ -133,13 +138,11 @@ public:
         std::string bill_id;
         std::vector<ConvertedRun> runs;  // one per integration, in config order
     };
-    using ConversionPlanFn =
-        std::function<RecalculationPlan(const IntegrationRunRecord& run, std::span<const KeyBalance> balances)>;
     virtual std::vector<Status> apply_conversions(std::span<const ConvertedVersion> versions, Instant now,
-                                                  const ConversionPlanFn& fn) {
+                                                  const SlotPolicy& policy) {
         std::vector<Status> results;
         results.reserve(versions.size());
-        for (const ConvertedVersion& version : versions) results.push_back(apply_one_by_one(version, now, fn));
+        for (const ConvertedVersion& version : versions) results.push_back(apply_one_by_one(version, now, policy));
         return results;
     }
 
@@ -147,10 +150,10 @@ public:
 
     // Loads every pending entry ready at `now` (plan_slots ignores the others)
     // and the slots occupied by events (occupies_slot)
-    // from oldest_usable_slot(now, policy) on, calls fn, stores each returned
-    // event as Planned (next attempt at `now`) with its shares, deletes the
-    // consumed entries, and returns the new event ids in order.
-    virtual Result<std::vector<std::int64_t>> plan_slots(Instant now, const SlotPolicy& policy, const SlottingFn& fn) = 0;
+    // from oldest_usable_slot(now, policy) on, plans with core's plan_slots,
+    // stores each planned event as Planned (next attempt at `now`) with its
+    // shares, deletes the consumed entries, and returns the new event ids in order.
+    virtual Result<std::vector<std::int64_t>> plan_slots(Instant now, const SlotPolicy& policy) = 0;
 
     // ---- dispatch (dispatch.hpp)
 
@@ -202,14 +205,15 @@ public:
     virtual Result<PruneOutcome> prune(Instant older_than) = 0;
 
 private:
-    Status apply_one_by_one(const ConvertedVersion& version, Instant now, const ConversionPlanFn& fn);
+    Status apply_one_by_one(const ConvertedVersion& version, Instant now, const SlotPolicy& policy);
 };
 
-inline Status LedgerStore::apply_one_by_one(const ConvertedVersion& version, Instant now, const ConversionPlanFn& fn) {
+inline Status LedgerStore::apply_one_by_one(const ConvertedVersion& version, Instant now, const SlotPolicy& policy) {
     for (const ConvertedRun& converted : version.runs) {
         if (converted.recalculate) {
-            auto plan = recalculate(converted.run.integration_id, version.bill_id, now,
-                                    [&](std::span<const KeyBalance> balances) { return fn(converted.run, balances); });
+            // As of the run's start: the units it queues belong to that hour.
+            auto plan = recalculate(converted.run.integration_id, version.bill_id, converted.run.targets,
+                                    converted.run.started_at, policy);
             if (!plan) return plan.error();
         }
         if (auto run = record_integration_run(converted.run); !run) return run.error();

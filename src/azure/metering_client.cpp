@@ -27,6 +27,15 @@ RetryHooks with_defaults(RetryHooks hooks) {
     return hooks;
 }
 
+// What the last HTTP answer (0: none, the connection was never made) means
+// for a call that ends without per-event answers (SPEC §4 "What Azure may hold").
+BatchOutcomeKind unanswered_kind(int status) {
+    if (status == 0) return BatchOutcomeKind::NotSent;
+    if (status >= 500) return BatchOutcomeKind::MayHold;  // a gateway may answer after Azure recorded it
+    if (status == 429 || status == 408) return BatchOutcomeKind::Throttled;
+    return BatchOutcomeKind::Refused;
+}
+
 }  // namespace
 
 std::string_view to_string(BatchOutcomeKind kind) noexcept {
@@ -59,12 +68,10 @@ void MeteringClient::match_results(std::span<const UsageEventRequest> events, st
         UsageEventResult& result = answer[k];
         const bool echoed = !result.resource_id.empty() && result.effective_start_time.has_value();
         bool placed = false;
-        if (!echoed) {
-            if (by_position && !outcome.results[k] &&
-                (result.dimension.empty() || result.dimension == events[k].dimension)) {
-                outcome.results[k] = std::move(result);
-                placed = true;
-            }
+        if (!echoed && by_position && !outcome.results[k] &&
+            (result.dimension.empty() || result.dimension == events[k].dimension)) {
+            outcome.results[k] = std::move(result);
+            placed = true;
         }
         for (std::size_t i = 0; echoed && i < events.size() && !placed; ++i) {
             const auto& event = events[i];
@@ -169,15 +176,10 @@ BatchOutcome MeteringClient::post_batch(std::span<const UsageEventRequest> event
             continue;
         }
         if (is_retryable_status(answer->status) && wait(outcome.retry_after)) continue;
-        if (answer->status >= 500) return end(BatchOutcomeKind::MayHold, error);
-        if (answer->status == 429 || answer->status == 408) return end(BatchOutcomeKind::Throttled, error);
-        return end(BatchOutcomeKind::Refused, error);
+        return end(unanswered_kind(answer->status), error);
     }
-    // max_attempts reached: only 401/403 refresh loops and retries end here,
-    // and the last of them said what the outcome is.
-    return end(outcome.http_status == 429 || outcome.http_status == 408 ? BatchOutcomeKind::Throttled
-               : outcome.http_status == 0                                 ? BatchOutcomeKind::NotSent
-                                                                          : BatchOutcomeKind::Refused,
+    // max_attempts reached: the last attempt says what the outcome is.
+    return end(unanswered_kind(outcome.http_status),
                "batchUsageEvent: " + std::to_string(outcome.attempts) + " attempts without an answer");
 }
 

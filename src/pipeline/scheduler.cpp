@@ -254,16 +254,17 @@ void Scheduler::settle_answers(const std::vector<const OutboxEvent*>& events, co
     // Every answer of the batch is settled in one transaction (one fsync per
     // batch, not per event).
     std::vector<store::LedgerStore::Settlement> settlements;
+    std::vector<std::int64_t> unanswered;  // Azure answered without them: it may or may not hold them
     for (std::size_t i = 0; i < events.size(); ++i) {
         const auto& result = outcome.results[i];
         if (!result) {
-            // Azure answered without this event: it may or may not hold it.
-            check(deps_.store.record_unknown(std::span(&events[i]->id, 1), retry_at), "record unknown");
+            unanswered.push_back(events[i]->id);
             continue;
         }
         const bool may_hold = may_be_at_azure(*events[i]) || outcome.may_hold;
         settlements.push_back({events[i]->id, decide_event(*events[i], *result, may_hold)});
     }
+    if (!unanswered.empty()) check(deps_.store.record_unknown(unanswered, retry_at), "record unknown");
     const std::vector<Status> settled = deps_.store.settle_all(settlements, now, policy_);
     for (std::size_t i = 0; i < settlements.size(); ++i) {
         const std::int64_t id = settlements[i].event_id;

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "meterbridge/core/config.hpp"
+#include "meterbridge/m3ter/m3ter_config.hpp"
 
 namespace meterbridge::bench {
 
@@ -30,10 +30,10 @@ class Signer {
 public:
     Signer();
     SignedHeaders sign(const std::string& body, std::int64_t now_s) const;
-    const WebhookConfig& config() const { return config_; }
+    const m3ter::WebhookConfig& config() const { return config_; }
 
 private:
-    WebhookConfig config_;
+    m3ter::WebhookConfig config_;
 };
 
 }  // namespace meterbridge::bench

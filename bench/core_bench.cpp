@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "meterbridge/core/bill.hpp"
-#include "meterbridge/core/config.hpp"
+#include "meterbridge/core/integration_config.hpp"
 #include "meterbridge/core/conversion.hpp"
 #include "meterbridge/core/dispatch.hpp"
 #include "meterbridge/core/exact_json.hpp"
@@ -31,7 +31,7 @@ public:
 };
 
 // One integration splitting per product over `products` mapped dimensions.
-Config per_product_config(int products) {
+IntegrationRules per_product_config(int products) {
     Json mappings = Json::array({{{"m3ter_entity", "Account"},
                                   {"m3ter_id", "acc-1"},
                                   {"external_table", "Subscription"},
@@ -42,16 +42,15 @@ Config per_product_config(int products) {
                             {"external_table", "Dimension"},
                             {"external_id", "dim-" + std::to_string(p)}});
     }
-    const Json document = {{"webhook", {{"allow_unsigned", true}}},
-                           {"azure", {{"mode", "sandbox"}}},
-                           {"integrations",
+    const Json document = {{"integrations",
                             Json::array({{{"id", "per-product"},
                                           {"account_ids", {"acc-1"}},
                                           {"split_usage_line_items", "ITEM_PER_PRODUCT"},
                                           {"plan_id", "standard"},
                                           {"unit_price", "0.01"}}})},
                            {"external_mappings", mappings}};
-    return parse_config_document(document, NoSecrets{});
+    ConfigWarnings warnings;
+    return parse_integration_rules(ConfigSection(document, "", {"integrations", "external_mappings"}), warnings);
 }
 
 Bill bill_of(int line_items, int products) {
@@ -68,7 +67,7 @@ Bill bill_of(int line_items, int products) {
 
 void BM_ConvertBill(benchmark::State& state) {
     const int line_items = static_cast<int>(state.range(0));
-    const Config config = per_product_config(5);
+    const IntegrationRules config = per_product_config(5);
     const Bill bill = bill_of(line_items, 5);
     for (auto _ : state) {
         Conversion conversion = convert_bill(config.integrations.front(), bill, config.external_mappings, nullptr);

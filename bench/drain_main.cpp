@@ -24,6 +24,7 @@
 #include "meterbridge/net/http_client.hpp"
 #include "meterbridge/sandbox/sandbox.hpp"
 #include "meterbridge/store/store.hpp"
+#include "cli/config.hpp"
 #include "pipeline/scheduler.hpp"
 #include "meterbridge/net/clocks.hpp"
 #include "platform/system_secret_source.hpp"
@@ -93,7 +94,7 @@ store::Delivery bill_delivery(int account, Instant now) {
 int run() {
     spdlog::set_level(spdlog::level::warn);  // no line per bill on stdout, where the figures go
     const auto dir = scratch_dir("drain");
-    const Config config = parse_config_document(drain_config(dir), app::SystemSecretSource{});
+    const app::Config config = app::parse_config_document(drain_config(dir), app::SystemSecretSource{});
     net::SettableClock clock;
     clock.set(parse_iso8601("2026-02-01T09:10:00Z").value());
     auto store = store::open_sqlite_store(config.storage.sqlite_path);
@@ -111,7 +112,7 @@ int run() {
     azure::MeteringClientOptions metering;
     metering.base_url = (*sandbox)->base_url();
     metering.deadline = std::chrono::seconds(60);
-    app::Scheduler scheduler(app::Scheduler::Deps{config, *store, clock, http, tokens, nullptr, metering, {}});
+    app::Scheduler scheduler(app::Scheduler::Deps{config.rules, config.scheduler, config.storage.payload_retention_days, *store, clock, http, tokens, nullptr, metering, {}});
 
     // The backlog: deliveries, then conversion and recalculation (untimed).
     std::vector<store::Delivery> deliveries;

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "fuzz_support.hpp"
-#include "meterbridge/core/config.hpp"
+#include "cli/config.hpp"
 
 using namespace meterbridge;
 using fuzz::check;
@@ -42,8 +42,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const bool input_has_secret = reveals_secret(text);  // then any echo is the input's own text
     const MemorySecrets secrets;
     try {
-        const Config config = parse_config(text, secrets);
-        const std::string masked = dump_exact(config_to_masked_json(config));
+        const app::Config config = app::parse_config(text, secrets);
+        const std::string masked = dump_exact(app::config_to_masked_json(config));
         if (!input_has_secret) check(!reveals_secret(masked), "masked config shows a secret");
         for (const std::string& warning : config.warnings) {
             if (!input_has_secret) check(!reveals_secret(warning), "warning shows a secret:", warning);

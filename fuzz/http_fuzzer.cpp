@@ -46,20 +46,30 @@ constexpr std::string_view kApiSecret = "fuzz-webhook-secret-5e21";
 constexpr std::string_view kOpsToken = "fuzz-ops-token-c0a9";
 constexpr std::size_t kMaxRequests = 8;
 
-const Config& fuzz_config() {
-    static const Config config = [] {
-        Config c;
-        c.public_base_url = "https://bridge.example.test";
-        c.trusted_proxies = {parse_cidr("127.0.0.1/32").value(), parse_cidr("10.0.0.0/8").value()};
+// The config sections the webhook and ops routes read.
+struct FuzzConfig {
+    m3ter::WebhookConfig webhook;
+    net::ServerConfig server;
+    app::OpsConfig ops;
+    app::TestingConfig testing;
+    IntegrationRules rules;
+    SlotPolicy slot_policy;
+};
+
+const FuzzConfig& fuzz_config() {
+    static const FuzzConfig config = [] {
+        FuzzConfig c;
+        c.server.public_base_url = "https://bridge.example.test";
+        c.server.trusted_proxies = {parse_cidr("127.0.0.1/32").value(), parse_cidr("10.0.0.0/8").value()};
         c.webhook.api_key = Secret(std::string(kApiKey), "literal");
         c.webhook.api_secret = Secret(std::string(kApiSecret), "literal");
         c.ops.token = Secret(std::string(kOpsToken), "literal");
-        c.scheduler.policy = SchedulerPolicy::Eager;
+        c.slot_policy.mode = SlotPolicy::Mode::Eager;
         c.testing.clock_control = true;
         IntegrationConfig integration;
         integration.id = "int-1";
         integration.name = "Azure";
-        c.integrations.push_back(integration);
+        c.rules.integrations.push_back(integration);
         return c;
     }();
     return config;
@@ -122,13 +132,13 @@ FuzzRequest parse_request(std::string_view text) {
     return fuzz;
 }
 
-void sign(net::HttpRequest& request, const Config& config, Instant now) {
+void sign(net::HttpRequest& request, const FuzzConfig& config, Instant now) {
     const std::string timestamp =
         std::to_string(std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count());
     if (!request.headers.contains(m3ter::kApiKeyHeader)) request.headers.set(std::string(m3ter::kApiKeyHeader), std::string(kApiKey));
     request.headers.set(std::string(m3ter::kTimestampHeader), timestamp);
     request.headers.set(std::string(m3ter::kSignatureHeader),
-                        m3ter::sign(config.webhook, config.public_base_url + request.target, timestamp, request.body));
+                        m3ter::sign(config.webhook, config.server.public_base_url + request.target, timestamp, request.body));
 }
 
 bool reveals_secret(std::string_view text) {
@@ -169,7 +179,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-    const Config& config = fuzz_config();
+    const FuzzConfig& config = fuzz_config();
     std::string_view input = fuzz::as_text(data, size);
     const bool input_has_secret = reveals_secret(input);
 
@@ -178,8 +188,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     clock.set(parse_iso8601("2026-01-01T09:00:00Z").value());
     net::Router router;
     app::DeliveryCommitter committer(*store);
-    app::WebhookContext webhook{config, committer, clock, nullptr, [] {}, nullptr};
-    app::OpsContext ops{config, *store, clock, [] {}, [] { return Status(Ok{}); }, nullptr};
+    app::WebhookContext webhook{config.webhook, config.server, committer, clock, nullptr, [] {}, nullptr};
+    app::OpsContext ops{config.ops, config.testing, config.rules, config.slot_policy, *store, clock, [] {}, [] { return Status(Ok{}); }, nullptr};
     app::add_webhook_route(router, webhook);
     app::add_ops_routes(router, ops);
     const auto webhook_segments = net::split_path(config.webhook.path);

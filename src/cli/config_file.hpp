@@ -4,7 +4,7 @@
 #include <string>
 
 #include "cli/commands.hpp"
-#include "meterbridge/core/config.hpp"
+#include "cli/config.hpp"
 #include "meterbridge/core/result.hpp"
 
 namespace meterbridge::app {

@@ -45,7 +45,7 @@ struct Daemon::Parts {
 
 namespace {
 
-std::unique_ptr<store::Store> open_store(const StorageConfig& storage) {
+std::unique_ptr<store::Store> open_store(const store::StorageConfig& storage) {
     const std::filesystem::path path(storage.sqlite_path);
     if (storage.sqlite_path != ":memory:" && path.has_parent_path()) {
         std::error_code ignored;
@@ -56,7 +56,7 @@ std::unique_ptr<store::Store> open_store(const StorageConfig& storage) {
 
 // Where the Azure side lives: the in-process sandbox, or the configured URLs.
 void start_azure(Daemon::Parts& parts) {
-    const AzureConfig& azure = parts.config.azure;
+    const azure::AzureConfig& azure = parts.config.azure;
     azure::TokenProviderOptions token;
     token.client_id = azure.client_id;
     token.client_secret = azure.client_secret ? azure.client_secret->value() : std::string("sandbox-secret");
@@ -67,27 +67,19 @@ void start_azure(Daemon::Parts& parts) {
     metering.request_timeout = std::chrono::seconds{azure.request_timeout_s};
     // One tick's retries stay short; longer outages are the scheduler's backoff.
     metering.deadline = std::chrono::seconds{std::min<std::int64_t>(2 * azure.request_timeout_s, 60)};
-    if (azure.mode == AzureMode::Sandbox) {
+    if (azure.mode == azure::AzureMode::Sandbox) {
         sandbox::SandboxOptions options;
         options.base_clock = &parts.clock;  // PUT /testing/clock moves the sandbox's time too
-        if (azure.sandbox_catalog) {
-            sandbox::SandboxCatalog catalog;
-            for (const auto& sub : azure.sandbox_catalog->subscriptions) {
-                catalog.subscriptions.push_back(
-                    {sub.resource_id, sub.plan_id, sub.azure_subscription_id, sub.offer_id, sub.status});
-            }
-            for (const auto& plan : azure.sandbox_catalog->plans) catalog.plans.push_back({plan.plan_id, plan.dimensions});
-            options.core.catalog = std::move(catalog);
-        }
+        options.core.catalog = parts.config.sandbox_catalog;
         auto sandbox = sandbox::Sandbox::start(std::move(options));
         if (!sandbox) throw std::runtime_error("cannot start the Azure sandbox: " + sandbox.error().message);
         parts.sandbox = std::move(*sandbox);
         metering.base_url = parts.sandbox->base_url();
         token.token_url = parts.sandbox->token_url(azure.tenant_id, !azure::is_v1_token_url(azure.token_url));
         spdlog::info("azure: built-in sandbox at {}", metering.base_url);
-        if (azure.sandbox_catalog) {
+        if (const auto& catalog = parts.config.sandbox_catalog) {
             spdlog::info("azure: the sandbox knows only azure.sandbox_catalog ({} subscriptions, {} plans)",
-                         azure.sandbox_catalog->subscriptions.size(), azure.sandbox_catalog->plans.size());
+                         catalog->subscriptions.size(), catalog->plans.size());
         }
     }
     net::HttpClientOptions http;
@@ -98,12 +90,13 @@ void start_azure(Daemon::Parts& parts) {
     if (parts.config.m3ter) {
         parts.m3ter = std::make_unique<m3ter::ApiClient>(m3ter::ApiClientOptions::from_config(*parts.config.m3ter),
                                                          *parts.http, parts.clock, parts.store.get());
-        parts.accounts = m3ter::make_api_account_source(*parts.m3ter, parts.clock, parts.config.accounts);
+        parts.accounts = m3ter::make_api_account_source(*parts.m3ter, parts.clock, parts.config.rules.accounts);
     } else {
-        parts.accounts = m3ter::make_static_account_source(parts.config.accounts);
+        parts.accounts = m3ter::make_static_account_source(parts.config.rules.accounts);
     }
     DeliveryCommitter* committer = parts.committer.get();
-    parts.scheduler = std::make_unique<Scheduler>(Scheduler::Deps{parts.config, *parts.store, parts.clock, *parts.http,
+    parts.scheduler = std::make_unique<Scheduler>(Scheduler::Deps{parts.config.rules, parts.config.scheduler,
+                                                                  parts.config.storage.payload_retention_days, *parts.store, parts.clock, *parts.http,
                                                                   *parts.tokens, parts.accounts.get(), metering,
                                                                   [committer] { return committer->busy(); }});
 }
@@ -113,10 +106,11 @@ void start_http(Daemon::Parts& parts) {
     const auto wake = [scheduler] { scheduler->wake(); };
     parts.fetchers = std::make_unique<WorkerPool>();
     parts.webhook = std::make_unique<WebhookContext>(
-        WebhookContext{parts.config, *parts.committer, parts.clock, parts.m3ter.get(), wake, parts.fetchers.get()});
+        WebhookContext{parts.config.webhook, parts.config.server, *parts.committer, parts.clock, parts.m3ter.get(), wake, parts.fetchers.get()});
     const bool sandbox = parts.sandbox != nullptr;
     azure::TokenProvider* tokens = parts.tokens.get();
-    parts.ops = std::make_unique<OpsContext>(OpsContext{parts.config, *parts.store, parts.clock, wake,
+    parts.ops = std::make_unique<OpsContext>(OpsContext{parts.config.ops, parts.config.testing, parts.config.rules,
+                                                        slot_policy_of(parts.config.scheduler), *parts.store, parts.clock, wake,
                                                         [sandbox, tokens]() -> Status {
                                                             if (sandbox) return Ok{};
                                                             auto token = tokens->access_token();
@@ -128,8 +122,8 @@ void start_http(Daemon::Parts& parts) {
     add_ops_routes(parts.router, *parts.ops);
 
     net::HttpServerOptions options;
-    options.address = parts.config.listen.address;
-    options.port = parts.config.listen.port;
+    options.address = parts.config.server.listen.address;
+    options.port = parts.config.server.listen.port;
     options.max_body_bytes = static_cast<std::size_t>(parts.config.webhook.max_body_bytes);
     const net::Router* router = &parts.router;
     auto server = net::HttpServer::start(options, [router](net::HttpRequest request, net::Responder respond) {
@@ -153,7 +147,7 @@ std::unique_ptr<Daemon> Daemon::start(Config config) {
     start_http(*parts);
     parts->scheduler->start();
     spdlog::info("meterbridge {} listening on {}:{} ({} integrations, scheduler {}, db {})", METERBRIDGE_VERSION,
-                 parts->server->address(), parts->server->port(), parts->config.integrations.size(),
+                 parts->server->address(), parts->server->port(), parts->config.rules.integrations.size(),
                  to_string(parts->config.scheduler.policy), parts->config.storage.sqlite_path);
     return std::unique_ptr<Daemon>(new Daemon(std::move(parts)));
 }

@@ -3,7 +3,7 @@
 // scheduler and HTTP server together, and takes them down in order.
 #include <memory>
 
-#include "meterbridge/core/config.hpp"
+#include "cli/config.hpp"
 #include "meterbridge/core/time.hpp"
 
 namespace meterbridge::app {

@@ -6,12 +6,6 @@
 
 namespace meterbridge {
 
-SlotPolicy slot_policy_of(const SchedulerConfig& config) {
-    SlotPolicy policy;
-    policy.mode = config.policy == SchedulerPolicy::Eager ? SlotPolicy::Mode::Eager : SlotPolicy::Mode::HourClose;
-    policy.flush_delay = std::chrono::seconds{config.flush_delay_s};
-    return policy;
-}
 namespace {
 
 void add_share(PlannedEvent& event, const PendingUnits& entry) {

@@ -50,15 +50,15 @@ public:
     // bill to fetch from m3ter, to the worker pool); the answer is sent from
     // the commit thread once the delivery is durable.
     void handle(const net::HttpRequest& request, net::Responder respond) const {
-        const WebhookConfig& config = context_.config.webhook;
+        const m3ter::WebhookConfig& config = context_.webhook;
         if (!net::is_json_content_type(request.headers.get("Content-Type"))) {
             respond(error_response(415, "unsupported_media_type", "webhook bodies must be application/json",
                                    "Content-Type"));
             return;
         }
-        const std::string client = client_address(request, context_.config.trusted_proxies);
+        const std::string client = client_address(request, context_.server.trusted_proxies);
         if (config.signed_requests()) {
-            const std::string url = context_.config.public_base_url + request.target;
+            const std::string url = context_.server.public_base_url + request.target;
             const auto header = [&](std::string_view name) { return request.headers.get(name).value_or(""); };
             const std::string key = header(m3ter::kApiKeyHeader);
             const std::string timestamp = header(m3ter::kTimestampHeader);
@@ -233,7 +233,7 @@ std::string client_address(const net::HttpRequest& request, const std::vector<Ci
 
 void add_webhook_route(Router& router, WebhookContext& context) {
     auto handler = std::make_shared<WebhookHandler>(context);
-    router.add("POST", context.config.webhook.path,
+    router.add("POST", context.webhook.path,
                [handler](const net::HttpRequest& request, const PathParams&, net::Responder respond) {
                    handler->handle(request, std::move(respond));
                });

@@ -13,14 +13,16 @@
 
 #include "intake/delivery_committer.hpp"
 #include "intake/worker_pool.hpp"
-#include "meterbridge/core/config.hpp"
 #include "meterbridge/m3ter/api_client.hpp"
+#include "meterbridge/m3ter/m3ter_config.hpp"
+#include "meterbridge/net/server_config.hpp"
 #include "meterbridge/net/router.hpp"
 
 namespace meterbridge::app {
 
 struct WebhookContext {
-    const Config& config;
+    const m3ter::WebhookConfig& webhook;
+    const net::ServerConfig& server;  // public_base_url (the signed URL) and trusted_proxies
     DeliveryCommitter& committer;
     const Clock& clock;
     m3ter::ApiClient* m3ter = nullptr;  // null: id-only deliveries cannot be fetched

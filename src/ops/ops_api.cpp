@@ -47,7 +47,7 @@ RouteHandler ops_route(const OpsContext& context, Access access, SyncHandler han
     return [&context, access, handler = std::move(handler)](const net::HttpRequest& request, const PathParams& params,
                                                             const net::Responder& respond) {
         if (access == Access::Token) {
-            if (auto refused = check_ops_token(context.config.ops, request)) {
+            if (auto refused = check_ops_token(context.ops, request)) {
                 respond(std::move(*refused));
                 return;
             }
@@ -225,7 +225,7 @@ net::HttpResponse list_events(OpsContext& context, const net::HttpRequest& reque
 net::HttpResponse retry_event(OpsContext& context, const PathParams& params) {
     const auto id = id_param(params, "id");
     if (!id) return unknown_id("event", params, "id");
-    const auto retried = context.store.retry_rejected(*id, context.clock.now(), slot_policy_of(context.config.scheduler));
+    const auto retried = context.store.retry_rejected(*id, context.clock.now(), context.slot_policy);
     if (!retried) return store_error_response(retried.error());
     wake(context);
     auto event = context.store.event(*id);
@@ -235,7 +235,7 @@ net::HttpResponse retry_event(OpsContext& context, const PathParams& params) {
 
 net::HttpResponse list_mappings(OpsContext& context) {
     Json data = Json::array();
-    for (const auto& mapping : context.config.external_mappings) data.push_back(mapping_json(mapping, "config"));
+    for (const auto& mapping : context.rules.external_mappings) data.push_back(mapping_json(mapping, "config"));
     auto stored = context.store.list_mappings();
     if (!stored) return store_error_response(stored.error());
     for (const auto& mapping : *stored) data.push_back(mapping_json(mapping, "api"));
@@ -263,7 +263,7 @@ net::HttpResponse add_mapping(OpsContext& context, const net::HttpRequest& reque
 
     if (!mapping->integration_id.empty()) {
         bool known = false;
-        for (const auto& integration : context.config.integrations) known = known || integration.id == mapping->integration_id;
+        for (const auto& integration : context.rules.integrations) known = known || integration.id == mapping->integration_id;
         if (!known) {
             return error_response(400, "invalid_field",
                                   "integration_id: no configured integration has id \"" + mapping->integration_id + "\"",
@@ -271,7 +271,7 @@ net::HttpResponse add_mapping(OpsContext& context, const net::HttpRequest& reque
         }
     }
     // The store checks run-time mappings; the config's own count as taken too.
-    for (const auto& existing : context.config.external_mappings) {
+    for (const auto& existing : context.rules.external_mappings) {
         if (same_slot(existing, *mapping)) {
             return error_response(409, std::string(store::kDuplicateMapping),
                                   "the config already maps this (m3ter_entity, m3ter_id, external_table, "
@@ -288,7 +288,7 @@ net::HttpResponse add_mapping(OpsContext& context, const net::HttpRequest& reque
 
 net::HttpResponse delete_mapping(OpsContext& context, const PathParams& params) {
     const std::string& id = params.at("id");
-    for (const auto& mapping : context.config.external_mappings) {
+    for (const auto& mapping : context.rules.external_mappings) {
         if (mapping.id == id) {
             return error_response(409, "config_mapping",
                                   "mapping " + id + " comes from the config file (external_mappings); remove it there "
@@ -374,7 +374,7 @@ void add_ops_routes(Router& router, OpsContext& context) {
     add("DELETE", "/mappings/{id}", [&c](const auto&, const auto& params) { return delete_mapping(c, params); });
 
     // Without clock_control the route does not exist: 404 like any unknown path.
-    if (c.config.testing.clock_control) {
+    if (c.testing.clock_control) {
         add("PUT", "/testing/clock", [&c](const auto& request, const auto&) { return set_clock(c, request); });
     }
 }

@@ -3,10 +3,12 @@
 // events, mappings, health, metrics and the testing clock.
 #include <functional>
 
-#include "meterbridge/core/config.hpp"
+#include "meterbridge/core/integration_config.hpp"
+#include "meterbridge/core/ledger.hpp"
 #include "meterbridge/net/router.hpp"
 #include "meterbridge/store/store.hpp"
 #include "meterbridge/net/clocks.hpp"
+#include "ops/ops_config.hpp"
 
 namespace meterbridge::azure {
 class TokenProvider;
@@ -16,7 +18,10 @@ namespace meterbridge::app {
 
 // What the ops routes need. Everything referenced must outlive the router.
 struct OpsContext {
-    const Config& config;
+    const OpsConfig& ops;
+    const TestingConfig& testing;
+    const IntegrationRules& rules;          // the config's integrations and mappings
+    SlotPolicy slot_policy;                 // the scheduler's, for retried events
     store::OpsStore& store;
     net::SettableClock& clock;              // PUT /testing/clock sets it (testing.clock_control only)
     std::function<void()> wake_scheduler;   // after reprocess, retry, clock changes

@@ -4,7 +4,7 @@
 #include <optional>
 #include <string_view>
 
-#include "meterbridge/core/config.hpp"
+#include "ops/ops_config.hpp"
 #include "meterbridge/net/http_types.hpp"
 
 namespace meterbridge::app {

@@ -20,8 +20,8 @@ bool check(const Result<T>& result, std::string_view what) {
     return result.ok();
 }
 
-bool needs_account(const Config& config) {
-    for (const auto& integration : config.integrations) {
+bool needs_account(const IntegrationRules& rules) {
+    for (const auto& integration : rules.integrations) {
         if (integration.account_filter) return true;
     }
     return false;
@@ -30,10 +30,10 @@ bool needs_account(const Config& config) {
 }  // namespace
 
 Scheduler::Scheduler(Deps deps)
-    : deps_(std::move(deps)), policy_(slot_policy_of(deps_.config.scheduler)), random_(std::random_device{}()) {
+    : deps_(std::move(deps)), policy_(slot_policy_of(deps_.scheduler)), random_(std::random_device{}()) {
     // The config does not change while the daemon runs: each run records the
     // same snapshot of its integration, serialised once here.
-    for (const IntegrationConfig& integration : deps_.config.integrations) {
+    for (const IntegrationConfig& integration : deps_.rules.integrations) {
         config_snapshots_.push_back(integration_to_json(integration).dump());
     }
 }
@@ -77,7 +77,7 @@ void Scheduler::process_pending_versions(TickReport& report) {
         if (!check(versions, "pending bill versions") || versions->empty()) return;
         after = versions->back().id;
         const auto page_started = std::chrono::steady_clock::now();
-        std::vector<ExternalMapping> mappings = deps_.config.external_mappings;
+        std::vector<ExternalMapping> mappings = deps_.rules.external_mappings;
         auto stored = deps_.store.list_mappings();
         if (!check(stored, "mappings")) return;  // retried next tick
         mappings.insert(mappings.end(), stored->begin(), stored->end());
@@ -161,7 +161,7 @@ Result<store::LedgerStore::ConvertedVersion> Scheduler::convert_version(const st
         }
     }
     std::optional<Json> account;
-    if (bill && deps_.accounts != nullptr && needs_account(deps_.config)) {
+    if (bill && deps_.accounts != nullptr && needs_account(deps_.rules)) {
         auto lookup = deps_.accounts->account(bill->account_id);
         if (!lookup) return lookup.error();  // m3ter failed: says nothing about the account
         account = std::move(*lookup);
@@ -172,8 +172,8 @@ Result<store::LedgerStore::ConvertedVersion> Scheduler::convert_version(const st
     }
 
     store::LedgerStore::ConvertedVersion converted{version.id, version.bill_id, {}};
-    for (std::size_t i = 0; i < deps_.config.integrations.size(); ++i) {
-        const IntegrationConfig& integration = deps_.config.integrations[i];
+    for (std::size_t i = 0; i < deps_.rules.integrations.size(); ++i) {
+        const IntegrationConfig& integration = deps_.rules.integrations[i];
         store::LedgerStore::ConvertedRun& done = converted.runs.emplace_back();
         store::IntegrationRunRecord& run = done.run;
         run.bill_version_id = version.id;
@@ -351,7 +351,7 @@ void Scheduler::loop() {
     // Under a systemd watchdog the loop ticks at least twice per interval and
     // pings after each tick, so a stuck scheduler gets the service restarted.
     const auto watchdog = systemd::watchdog_interval();
-    Duration period = std::chrono::seconds{std::max<std::int64_t>(1, deps_.config.scheduler.tick_s)};
+    Duration period = std::chrono::seconds{std::max<std::int64_t>(1, deps_.scheduler.tick_s)};
     if (watchdog && *watchdog < period) period = *watchdog;
     Instant last_prune{};
     while (true) {
@@ -371,7 +371,7 @@ void Scheduler::loop() {
             const Instant now = deps_.clock.now();
             if (now - last_prune > hours{1}) {
                 last_prune = now;
-                const auto retention = hours{24 * deps_.config.storage.payload_retention_days};
+                const auto retention = hours{24 * deps_.payload_retention_days};
                 check(deps_.store.prune(now - retention), "retention pruning");
             }
         } catch (const std::exception& error) {

@@ -16,9 +16,10 @@
 #include <vector>
 
 #include "meterbridge/azure/metering_client.hpp"
-#include "meterbridge/core/config.hpp"
+#include "meterbridge/core/integration_config.hpp"
 #include "meterbridge/m3ter/account_source.hpp"
 #include "meterbridge/store/store.hpp"
+#include "pipeline/scheduler_config.hpp"
 
 namespace meterbridge::app {
 
@@ -47,7 +48,9 @@ public:
     static constexpr std::chrono::milliseconds kLongestPause{500};
 
     struct Deps {
-        const Config& config;
+        const IntegrationRules& rules;        // the config's integrations and mappings
+        const SchedulerConfig& scheduler;
+        std::int64_t payload_retention_days;  // storage.payload_retention_days
         store::LedgerStore& store;
         const Clock& clock;
         net::HttpTransport& transport;       // to Azure (or the sandbox)

@@ -31,6 +31,18 @@ protected:
 
 }  // namespace
 
+LogConfig parse_log_config(const ConfigSection& root) {
+    const auto section = ConfigSection::child(root, "log", {"level", "format"});
+    LogConfig log;
+    log.level = section.choice("level", log.level, {"trace", "debug", "info", "warn", "error", "critical", "off"});
+    log.format = section.choice("format", "text", {"text", "json"}) == "json" ? LogFormat::JsonLines : LogFormat::Text;
+    return log;
+}
+
+Json to_json(const LogConfig& log) { return {{"level", log.level}, {"format", to_string(log.format)}}; }
+
+std::string_view to_string(LogFormat format) { return format == LogFormat::JsonLines ? "json" : "text"; }
+
 void configure_logging(const LogConfig& config) {
     std::shared_ptr<spdlog::logger> logger;
     if (config.format == LogFormat::JsonLines) {

@@ -1,6 +1,6 @@
 #pragma once
 // The real SecretSource: the process environment and the file system.
-#include "meterbridge/core/config.hpp"
+#include "meterbridge/core/config_reader.hpp"
 
 namespace meterbridge::app {
 

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "meterbridge/sandbox/catalog_config.hpp"
 #include "meterbridge/sandbox/sandbox_core.hpp"
 
 namespace meterbridge::sandbox {
@@ -53,50 +54,12 @@ Status write_atomically(const std::string& path, const std::string& text) {
 Result<SandboxCatalog> SandboxCatalog::parse(std::string_view json) {
     auto root = parse_exact_json(json);
     if (!root) return root.error();
-    if (!root->is_object()) return make_error("invalid_catalog", "the catalog must be a JSON object");
-    SandboxCatalog catalog;
-    if (const auto subs = root->find("subscriptions"); subs != root->end()) {
-        if (!subs->is_array()) return make_error("invalid_catalog", "subscriptions must be an array", "subscriptions");
-        for (std::size_t i = 0; i < subs->size(); ++i) {
-            const Json& s = (*subs)[i];
-            const std::string where = "subscriptions[" + std::to_string(i) + "]";
-            if (!s.is_object()) return make_error("invalid_catalog", where + " must be an object", where);
-            CatalogSubscription sub{string_member(s, "resourceId"), string_member(s, "planId"),
-                                    string_member(s, "azureSubscriptionId"), string_member(s, "offerId")};
-            if (sub.resource_id.empty() || sub.plan_id.empty()) {
-                return make_error("invalid_catalog", where + " needs resourceId and planId", where);
-            }
-            if (s.contains("status")) {
-                sub.status = string_member(s, "status");
-                if (sub.status != "Subscribed" && sub.status != "Suspended" && sub.status != "Unsubscribed" &&
-                    sub.status != "PendingFulfillmentStart") {
-                    return make_error("invalid_catalog",
-                                      where + ".status must be Subscribed, Suspended, Unsubscribed or "
-                                              "PendingFulfillmentStart",
-                                      where + ".status");
-                }
-            }
-            catalog.subscriptions.push_back(std::move(sub));
-        }
+    try {
+        return parse_catalog(*root, "");
+    } catch (const ConfigError& error) {
+        const std::string where = error.key().empty() ? "the catalog" : error.key();
+        return make_error("invalid_catalog", where + " " + error.what(), error.key());
     }
-    if (const auto plans = root->find("plans"); plans != root->end()) {
-        if (!plans->is_array()) return make_error("invalid_catalog", "plans must be an array", "plans");
-        for (std::size_t i = 0; i < plans->size(); ++i) {
-            const Json& p = (*plans)[i];
-            const std::string where = "plans[" + std::to_string(i) + "]";
-            if (!p.is_object() || string_member(p, "planId").empty()) {
-                return make_error("invalid_catalog", where + " needs a planId", where);
-            }
-            CatalogPlan plan{string_member(p, "planId"), {}};
-            if (const auto dims = p.find("dimensions"); dims != p.end() && dims->is_array()) {
-                for (const auto& d : *dims) {
-                    if (d.is_string()) plan.dimensions.push_back(d.get<std::string>());
-                }
-            }
-            catalog.plans.push_back(std::move(plan));
-        }
-    }
-    return catalog;
 }
 
 Result<Fault> Fault::parse(std::string_view json) {

@@ -13,7 +13,7 @@
 #include <sstream>
 #include <thread>
 
-#include "meterbridge/core/config.hpp"
+#include "meterbridge/m3ter/m3ter_config.hpp"
 #include "meterbridge/m3ter/signature.hpp"
 
 namespace meterbridge::chaos {
@@ -128,7 +128,7 @@ std::string LoadReport::summary() const {
 }
 
 LoadReport run_load(const LoadOptions& options) {
-    WebhookConfig webhook;
+    m3ter::WebhookConfig webhook;
     webhook.api_key = Secret(options.api_key, "load");
     webhook.api_secret = Secret(options.api_secret, "load");
     const std::string base =

@@ -54,7 +54,7 @@ std::string url_encode(const std::string& text) {
 // The three m3ter headers for `body`, signed with `secret` at `timestamp`.
 net::Headers signed_headers(const std::string& body, Instant timestamp, const std::string& key = kApiKey,
                             const std::string& secret = kApiSecret) {
-    WebhookConfig webhook;
+    m3ter::WebhookConfig webhook;
     webhook.api_key = Secret(key, "test");
     webhook.api_secret = Secret(secret, "test");
     const std::string seconds =

@@ -43,26 +43,24 @@ protected:
     OpsApiTest() {
         policy.mode = SlotPolicy::Mode::Eager;
         policy.flush_delay = seconds{0};
-        config.scheduler.policy = SchedulerPolicy::Eager;
-        config.scheduler.flush_delay_s = 0;
         config.ops.token = Secret(std::string(kToken), "literal");
         IntegrationConfig integration;
         integration.id = "int-1";
         integration.name = "Azure";
-        config.integrations.push_back(integration);
+        config.rules.integrations.push_back(integration);
         ExternalMapping account;
         account.id = "cfg-0";
         account.m3ter_entity = MappingEntity::Account;
         account.m3ter_id = "acc-1";
         account.external_table = ExternalTable::Subscription;
         account.external_id = "sub-1";
-        config.external_mappings.push_back(account);
+        config.rules.external_mappings.push_back(account);
         clock.set(at("2026-01-01T08:00:00Z"));
     }
 
     // Routes are added once the test has shaped the config.
     void start() {
-        context = std::make_unique<OpsContext>(OpsContext{config, *store, clock, [this] { ++wakes; },
+        context = std::make_unique<OpsContext>(OpsContext{config.ops, config.testing, config.rules, policy, *store, clock, [this] { ++wakes; },
                                                           [this] { return azure_status; }, nullptr});
         add_ops_routes(router, *context);
     }
@@ -191,7 +189,12 @@ protected:
         clock.set(at("2026-01-01T09:40:00Z"));
     }
 
-    Config config;
+    // The config sections the ops routes read.
+    struct {
+        OpsConfig ops;
+        TestingConfig testing;
+        IntegrationRules rules;
+    } config;
     std::unique_ptr<store::Store> store = store::open_sqlite_store(":memory:");
     net::SettableClock clock;
     SlotPolicy policy;

@@ -79,14 +79,14 @@ protected:
         ASSERT_TRUE(started.ok()) << started.error().message;
         sandbox_ = std::move(*started);
 
-        config_.scheduler.policy = SchedulerPolicy::Eager;
+        scheduler_config_.policy = SchedulerPolicy::Eager;
         IntegrationConfig integration;
         integration.id = "int-1";
         integration.name = "Azure";
         integration.plan_id = "gold";
         integration.split_usage_line_items = SplitMode::ItemPerBill;
         integration.marketplace_bill_dimension = "bill_total";
-        config_.integrations.push_back(integration);
+        rules_.integrations.push_back(integration);
         for (int i = 0; i < 3; ++i) {
             ExternalMapping account;
             account.id = "cfg-" + std::to_string(i);
@@ -94,7 +94,7 @@ protected:
             account.m3ter_id = "acc-" + std::to_string(i);
             account.external_table = ExternalTable::Subscription;
             account.external_id = kResources[i];
-            config_.external_mappings.push_back(account);
+            rules_.external_mappings.push_back(account);
         }
         tokens_ = std::make_unique<azure::TokenProvider>(
             azure::TokenProviderOptions{sandbox_->token_url("tenant-1", true), "client", "secret",
@@ -105,7 +105,7 @@ protected:
         metering.deadline = 100ms;  // no retries inside a call: each tick is one attempt
         store_ = store::open_sqlite_store(path());
         scheduler_ = std::make_unique<Scheduler>(
-            Scheduler::Deps{config_, *store_, clock_, faulty_, *tokens_, nullptr, metering, {}});
+            Scheduler::Deps{rules_, scheduler_config_, kRetentionDays, *store_, clock_, faulty_, *tokens_, nullptr, metering, {}});
     }
 
     void record(const std::string& bill, int version, int account, const std::string& subtotal) {
@@ -145,7 +145,9 @@ protected:
     std::unique_ptr<sandbox::Sandbox> sandbox_;
     net::HttpClient http_;
     FaultyTransport faulty_{http_};
-    Config config_;
+    static constexpr std::int64_t kRetentionDays = 400;
+    IntegrationRules rules_;
+    SchedulerConfig scheduler_config_;
     std::unique_ptr<azure::TokenProvider> tokens_;
     std::unique_ptr<store::Store> store_;
     std::unique_ptr<Scheduler> scheduler_;

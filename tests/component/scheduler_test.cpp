@@ -42,23 +42,23 @@ store::Delivery delivery_of(int n, const std::string& subtotal, const std::strin
 class SchedulerConversion : public ::testing::Test {
 protected:
     SchedulerConversion() : clock_(at("2026-01-01T10:10:00Z")), tokens_(token_options(), transport_, clock_) {
-        config_.scheduler.policy = SchedulerPolicy::HourClose;
-        config_.scheduler.flush_delay_s = 60;
+        scheduler_config_.policy = SchedulerPolicy::HourClose;
+        scheduler_config_.flush_delay_s = 60;
         IntegrationConfig integration;
         integration.id = "int-1";
         integration.name = "Azure";
         integration.plan_id = "gold";
-        config_.integrations.push_back(integration);
+        rules_.integrations.push_back(integration);
         ExternalMapping account;
         account.id = "cfg-0";
         account.m3ter_entity = MappingEntity::Account;
         account.m3ter_id = "acc-1";
         account.external_table = ExternalTable::Subscription;
         account.external_id = "5ab1e000-0000-4000-8000-000000000001";  // a GUID, as conversion requires
-        config_.external_mappings.push_back(account);
+        rules_.external_mappings.push_back(account);
         store_ = store::open_sqlite_store(path());
         scheduler_ = std::make_unique<Scheduler>(
-            Scheduler::Deps{config_, *store_, clock_, transport_, tokens_, nullptr, azure::MeteringClientOptions{}, {}});
+            Scheduler::Deps{rules_, scheduler_config_, kRetentionDays, *store_, clock_, transport_, tokens_, nullptr, azure::MeteringClientOptions{}, {}});
     }
 
     static azure::TokenProviderOptions token_options() {
@@ -83,7 +83,9 @@ protected:
     }
 
     testing::TempDir dir_;
-    Config config_;
+    static constexpr std::int64_t kRetentionDays = 400;
+    IntegrationRules rules_;
+    SchedulerConfig scheduler_config_;
     testing::ManualClock clock_;
     testing::ScriptedTransport transport_;
     azure::TokenProvider tokens_;
@@ -140,7 +142,7 @@ TEST_F(SchedulerConversion, AVersionTheStoreCannotApplyStaysPendingAndTheRestOfI
 // still converted, a page per tick: slowed, never starved.
 TEST_F(SchedulerConversion, ABusyIntakeGetsOnePagePerTick) {
     int asked = 0;
-    Scheduler scheduler(Scheduler::Deps{config_, *store_, clock_, transport_, tokens_, nullptr,
+    Scheduler scheduler(Scheduler::Deps{rules_, scheduler_config_, kRetentionDays, *store_, clock_, transport_, tokens_, nullptr,
                                         azure::MeteringClientOptions{}, [&asked] {
                                             ++asked;
                                             return true;
@@ -181,19 +183,19 @@ public:
 class SchedulerM3terOutage : public SchedulerConversion {
 protected:
     SchedulerM3terOutage() {
-        config_.integrations[0].account_filter = AccountFilter::parse(R"(customFields.country == "UK")").value();
+        rules_.integrations[0].account_filter = AccountFilter::parse(R"(customFields.country == "UK")").value();
         ExternalMapping other;
         other.id = "cfg-1";
         other.m3ter_entity = MappingEntity::Account;
         other.m3ter_id = "acc-2";
         other.external_table = ExternalTable::Subscription;
         other.external_id = "22222222-2222-4222-8222-222222222222";
-        config_.external_mappings.push_back(other);
+        rules_.external_mappings.push_back(other);
         scheduler_ = make_scheduler();
     }
 
     std::unique_ptr<Scheduler> make_scheduler() {
-        return std::make_unique<Scheduler>(Scheduler::Deps{config_, *store_, clock_, transport_, tokens_, &accounts_,
+        return std::make_unique<Scheduler>(Scheduler::Deps{rules_, scheduler_config_, kRetentionDays, *store_, clock_, transport_, tokens_, &accounts_,
                                                            azure::MeteringClientOptions{}, {}});
     }
 
@@ -282,7 +284,7 @@ TEST_F(SchedulerM3terOutage, AnAccountNobodyKnowsFailsTheFilterAndTheVersionIsPr
     public:
         m3ter::AccountLookup account(const std::string&) override { return std::optional<Json>(); }
     } unknown;
-    Scheduler scheduler(Scheduler::Deps{config_, *store_, clock_, transport_, tokens_, &unknown,
+    Scheduler scheduler(Scheduler::Deps{rules_, scheduler_config_, kRetentionDays, *store_, clock_, transport_, tokens_, &unknown,
                                         azure::MeteringClientOptions{}, {}});
     record(0, 1);
     EXPECT_EQ(scheduler.tick().versions_processed, 1);

@@ -23,16 +23,16 @@ constexpr const char* kUrl = "https://bridge.example.test";
 class WebhookTest : public ::testing::Test {
 protected:
     WebhookTest() {
-        config.public_base_url = kUrl;
+        config.server.public_base_url = kUrl;
         config.webhook.api_key = Secret("key-1", "literal");
         config.webhook.api_secret = Secret("secret-1", "literal");
-        config.trusted_proxies = {parse_cidr("10.0.0.0/8").value()};
+        config.server.trusted_proxies = {parse_cidr("10.0.0.0/8").value()};
     }
 
     void start(m3ter::ApiClient* m3ter = nullptr) {
         committer = std::make_unique<DeliveryCommitter>(*store);
         context = std::make_unique<WebhookContext>(
-            WebhookContext{config, *committer, clock, m3ter, [this] { ++wakes; }, &fetchers});
+            WebhookContext{config.webhook, config.server, *committer, clock, m3ter, [this] { ++wakes; }, &fetchers});
         add_webhook_route(router, *context);
     }
 
@@ -55,7 +55,7 @@ protected:
         request.headers.set("X-m3ter-apikey", "key-1");
         request.headers.set("X-m3ter-timestamp", timestamp);
         if (secret) {
-            WebhookConfig signer = config.webhook;
+            m3ter::WebhookConfig signer = config.webhook;
             signer.api_secret = Secret(*secret, "literal");
             request.headers.set("X-m3ter-signature",
                                 m3ter::sign(signer, std::string(kUrl) + "/webhooks/m3ter", timestamp, body));
@@ -78,7 +78,11 @@ protected:
         return std::make_unique<m3ter::ApiClient>(options, http, clock);
     }
 
-    Config config;
+    // The config sections the webhook route reads.
+    struct {
+        m3ter::WebhookConfig webhook;
+        net::ServerConfig server;
+    } config;
     ManualClock clock{at("2026-01-01T09:00:00Z")};
     std::unique_ptr<store::Store> store = store::open_sqlite_store(":memory:");
     std::unique_ptr<DeliveryCommitter> committer;

@@ -104,7 +104,7 @@ HttpAnswer DaemonProcess::request(const std::string& method, const std::string& 
 HttpAnswer DaemonProcess::post_bill(const std::string& body) { return post_bill_signed_at(body, now()); }
 
 HttpAnswer DaemonProcess::post_bill_signed_at(const std::string& body, Instant timestamp, const std::string& secret) {
-    WebhookConfig webhook;
+    m3ter::WebhookConfig webhook;
     webhook.api_key = Secret(kApiKey, "test");
     webhook.api_secret = Secret(secret, "test");
     const std::string seconds =

@@ -6,15 +6,10 @@
 #include <span>
 #include <vector>
 
-#include "meterbridge/core/config.hpp"
 #include "meterbridge/core/ledger.hpp"
 #include "meterbridge/core/outbox.hpp"
 
 namespace meterbridge {
-
-// The slot policy the scheduler config asks for (SPEC §2 "scheduler"): one
-// reading, shared by the scheduler and the ops API's retry.
-SlotPolicy slot_policy_of(const SchedulerConfig& config);
 
 // An event to store (state Planned) and the pending entries it consumes whole.
 struct PlannedEvent {

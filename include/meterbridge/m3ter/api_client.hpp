@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "meterbridge/core/bill.hpp"
-#include "meterbridge/core/config.hpp"
+#include "meterbridge/m3ter/m3ter_config.hpp"
 #include "meterbridge/core/exact_json.hpp"
 #include "meterbridge/core/exchange_log.hpp"
 #include "meterbridge/core/result.hpp"

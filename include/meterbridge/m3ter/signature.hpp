@@ -4,7 +4,7 @@
 #include <string>
 #include <string_view>
 
-#include "meterbridge/core/config.hpp"
+#include "meterbridge/m3ter/m3ter_config.hpp"
 #include "meterbridge/core/result.hpp"
 #include "meterbridge/core/time.hpp"
 

@@ -1,4 +1,4 @@
-#include "meterbridge/core/config.hpp"
+#include "cli/config.hpp"
 
 #include <gtest/gtest.h>
 
@@ -6,7 +6,7 @@
 #include <map>
 #include <sstream>
 
-namespace meterbridge {
+namespace meterbridge::app {
 namespace {
 
 class FakeSecrets : public SecretSource {
@@ -80,31 +80,31 @@ TEST(Config, ExampleFileParses) {
                     {"MB_M3TER_API_SECRET", "demo-api-secret"},
                     {"MB_OPS_TOKEN", "demo-ops-token"}};
     const Config config = parse_config(text.str(), secrets);
-    EXPECT_EQ(config.azure.mode, AzureMode::Sandbox);
-    EXPECT_EQ(config.listen.address, "127.0.0.1");
-    EXPECT_EQ(config.listen.port, 8080);
+    EXPECT_EQ(config.azure.mode, azure::AzureMode::Sandbox);
+    EXPECT_EQ(config.server.listen.address, "127.0.0.1");
+    EXPECT_EQ(config.server.listen.port, 8080);
     EXPECT_EQ(config.scheduler.policy, SchedulerPolicy::Eager);
     EXPECT_FALSE(config.testing.clock_control);
-    ASSERT_EQ(config.integrations.size(), 3U);
-    EXPECT_EQ(config.integrations[0].split_usage_line_items, SplitMode::ItemPerBill);
-    EXPECT_EQ(config.integrations[1].split_usage_line_items, SplitMode::ItemPerProduct);
-    EXPECT_EQ(config.integrations[2].split_usage_line_items, SplitMode::ItemPerAggregation);
-    EXPECT_NE(config.integrations[0].id, config.integrations[1].id);
-    EXPECT_NE(config.integrations[1].id, config.integrations[2].id);
-    ASSERT_TRUE(config.integrations[0].account_filter.has_value());
-    EXPECT_TRUE(config.integrations[0].account_filter->matches(config.accounts.at(0)));
-    EXPECT_FALSE(config.integrations[0].account_filter->matches(config.accounts.at(1)));
-    EXPECT_EQ(config.external_mappings.size(), 7U);
-    EXPECT_EQ(config.accounts.size(), 3U);
+    ASSERT_EQ(config.rules.integrations.size(), 3U);
+    EXPECT_EQ(config.rules.integrations[0].split_usage_line_items, SplitMode::ItemPerBill);
+    EXPECT_EQ(config.rules.integrations[1].split_usage_line_items, SplitMode::ItemPerProduct);
+    EXPECT_EQ(config.rules.integrations[2].split_usage_line_items, SplitMode::ItemPerAggregation);
+    EXPECT_NE(config.rules.integrations[0].id, config.rules.integrations[1].id);
+    EXPECT_NE(config.rules.integrations[1].id, config.rules.integrations[2].id);
+    ASSERT_TRUE(config.rules.integrations[0].account_filter.has_value());
+    EXPECT_TRUE(config.rules.integrations[0].account_filter->matches(config.rules.accounts.at(0)));
+    EXPECT_FALSE(config.rules.integrations[0].account_filter->matches(config.rules.accounts.at(1)));
+    EXPECT_EQ(config.rules.external_mappings.size(), 7U);
+    EXPECT_EQ(config.rules.accounts.size(), 3U);
     EXPECT_EQ(config.webhook.api_key->value(), "demo-api-key");
     EXPECT_EQ(config.ops.token->value(), "demo-ops-token");
     EXPECT_TRUE(config.warnings.empty()) << config.warnings.front();
     // The demo's sandbox knows every subscription the mappings name, so that a wrong
     // dimension is rejected end to end rather than accepted by a lenient fake.
-    ASSERT_TRUE(config.azure.sandbox_catalog.has_value());
-    for (const auto& mapping : config.external_mappings) {
+    ASSERT_TRUE(config.sandbox_catalog.has_value());
+    for (const auto& mapping : config.rules.external_mappings) {
         if (mapping.external_table != ExternalTable::Subscription) continue;
-        const auto& subs = config.azure.sandbox_catalog->subscriptions;
+        const auto& subs = config.sandbox_catalog->subscriptions;
         EXPECT_TRUE(std::any_of(subs.begin(), subs.end(), [&](const auto& s) { return s.resource_id == mapping.external_id; }))
             << mapping.external_id;
     }
@@ -112,11 +112,11 @@ TEST(Config, ExampleFileParses) {
 
 TEST(Config, DefaultsOfEverySection) {
     const Config config = parse(kMinimal);
-    EXPECT_EQ(config.listen.address, "127.0.0.1");
-    EXPECT_EQ(config.listen.port, 8080);
-    EXPECT_EQ(config.public_base_url, "http://127.0.0.1:8080");
-    ASSERT_EQ(config.trusted_proxies.size(), 1U);
-    EXPECT_EQ(config.trusted_proxies[0].to_string(), "127.0.0.1/32");
+    EXPECT_EQ(config.server.listen.address, "127.0.0.1");
+    EXPECT_EQ(config.server.listen.port, 8080);
+    EXPECT_EQ(config.server.public_base_url, "http://127.0.0.1:8080");
+    ASSERT_EQ(config.server.trusted_proxies.size(), 1U);
+    EXPECT_EQ(config.server.trusted_proxies[0].to_string(), "127.0.0.1/32");
     EXPECT_EQ(config.storage.sqlite_path, "var/meterbridge.db");
     EXPECT_EQ(config.storage.payload_retention_days, 400);
     EXPECT_EQ(config.log.level, "info");
@@ -125,11 +125,11 @@ TEST(Config, DefaultsOfEverySection) {
     EXPECT_EQ(config.webhook.max_body_bytes, 1048576);
     EXPECT_EQ(config.webhook.max_clock_skew_s, 300);
     EXPECT_EQ(config.webhook.signature.string_to_sign, "{url}|{api_key}|{timestamp}|{body}");
-    EXPECT_EQ(config.webhook.signature.encoding, SignatureEncoding::Hex);
+    EXPECT_EQ(config.webhook.signature.encoding, m3ter::SignatureEncoding::Hex);
     EXPECT_FALSE(config.webhook.allow_unsigned);
     EXPECT_FALSE(config.m3ter.has_value());
     EXPECT_FALSE(config.ops.token.has_value());
-    EXPECT_EQ(config.azure.mode, AzureMode::Sandbox);
+    EXPECT_EQ(config.azure.mode, azure::AzureMode::Sandbox);
     EXPECT_EQ(config.azure.metering_base_url, "https://marketplaceapi.microsoft.com");
     EXPECT_EQ(config.azure.token_url, "https://login.microsoftonline.com/sandbox-tenant/oauth2/v2.0/token");
     EXPECT_EQ(config.azure.tenant_id, "sandbox-tenant");
@@ -140,17 +140,17 @@ TEST(Config, DefaultsOfEverySection) {
     EXPECT_EQ(config.scheduler.policy, SchedulerPolicy::HourClose);
     EXPECT_EQ(config.scheduler.flush_delay_s, 60);
     EXPECT_EQ(config.scheduler.tick_s, 5);
-    EXPECT_TRUE(config.integrations.empty());
+    EXPECT_TRUE(config.rules.integrations.empty());
     EXPECT_TRUE(has_warning(config, "no integrations configured"));
-    EXPECT_TRUE(config.external_mappings.empty());
-    EXPECT_TRUE(config.accounts.empty());
+    EXPECT_TRUE(config.rules.external_mappings.empty());
+    EXPECT_TRUE(config.rules.accounts.empty());
     EXPECT_FALSE(config.testing.clock_control);
 }
 
 TEST(Config, IntegrationDefaults) {
     const Config config = parse(with_integration(kPerProduct));
-    ASSERT_EQ(config.integrations.size(), 1U);
-    const IntegrationConfig& integration = config.integrations[0];
+    ASSERT_EQ(config.rules.integrations.size(), 1U);
+    const IntegrationConfig& integration = config.rules.integrations[0];
     EXPECT_EQ(integration.id, "i1");
     EXPECT_EQ(integration.name, "i1");
     EXPECT_TRUE(integration.enabled);
@@ -179,7 +179,7 @@ TEST(Config, ReadsEveryIntegrationField) {
         "split_usage_line_items":"ITEM_PER_BILL","marketplace_bill_dimension":"total","fallback_dimension":"misc",
         "plan_id":"gold","resource_id_from":"account_code","currency":"EUR","unit_price":"0.001",
         "rounding":"half_even"})"));
-    const IntegrationConfig& i = config.integrations.at(0);
+    const IntegrationConfig& i = config.rules.integrations.at(0);
     EXPECT_EQ(i.name, "X");
     EXPECT_FALSE(i.enabled);
     EXPECT_EQ(i.account_ids, (std::vector<std::string>{"a", "b"}));
@@ -203,12 +203,12 @@ TEST(Config, ReadsEveryIntegrationField) {
 
 TEST(Config, UnitPriceIsExact) {
     EXPECT_EQ(parse(with_integration(R"({"id":"i","split_usage_line_items":"ITEM_PER_PRODUCT","unit_price":"0.10"})"))
-                  .integrations[0]
+                  .rules.integrations[0]
                   .unit_price.to_string(),
               "0.1");
     // A JSON number is read from its text too, never through a double.
     EXPECT_EQ(parse(with_integration(R"({"id":"i","split_usage_line_items":"ITEM_PER_PRODUCT","unit_price":0.0001})"))
-                  .integrations[0]
+                  .rules.integrations[0]
                   .unit_price.to_string(),
               "0.0001");
 }
@@ -358,11 +358,11 @@ TEST(Config, MappingsAreValidatedAndNumbered) {
     const Config config = parse(with(base + R"({"m3ter_entity":"Account","m3ter_id":"a","external_id":"s"},
         {"m3ter_entity":"Account","m3ter_id":"a","external_id":"s2","integration_id":"int-a","id":"linked-a"},
         {"m3ter_entity":"Product","m3ter_id":"p","external_id":"d"}]})"));
-    ASSERT_EQ(config.external_mappings.size(), 3U);
-    EXPECT_EQ(config.external_mappings[0].id, "cfg-0");
-    EXPECT_EQ(config.external_mappings[1].id, "linked-a");
-    EXPECT_EQ(config.external_mappings[2].id, "cfg-2");
-    EXPECT_EQ(config.external_mappings[2].external_table, ExternalTable::Dimension);
+    ASSERT_EQ(config.rules.external_mappings.size(), 3U);
+    EXPECT_EQ(config.rules.external_mappings[0].id, "cfg-0");
+    EXPECT_EQ(config.rules.external_mappings[1].id, "linked-a");
+    EXPECT_EQ(config.rules.external_mappings[2].id, "cfg-2");
+    EXPECT_EQ(config.rules.external_mappings[2].external_table, ExternalTable::Dimension);
 
     EXPECT_EQ(failure(with(base + R"({"m3ter_entity":"Account","m3ter_id":"a","external_id":"s",
                                       "integration_id":"int-b"}]})"))
@@ -502,7 +502,7 @@ TEST(Config, LiveAzureNeedsCredentials) {
     const Config config =
         parse(with(R"({"azure":{"mode":"live","tenant_id":"72f988bf","client_id":"c","client_secret":"env:S",
                                 "token_url":"https://login.example/{tenant_id}/oauth2/token/"}})"));
-    EXPECT_EQ(config.azure.mode, AzureMode::Live);
+    EXPECT_EQ(config.azure.mode, azure::AzureMode::Live);
     EXPECT_EQ(config.azure.token_url, "https://login.example/72f988bf/oauth2/token");
     EXPECT_EQ(config.azure.client_secret->value(), "the-api-secret");
     // Plain http is accepted for a loopback Azure (a standalone sandbox), nowhere else.
@@ -533,30 +533,30 @@ TEST(Config, WebhookSigningRules) {
                   .key,
               "webhook.allow_unsigned");
     const Config base64 = parse(with(R"({"webhook":{"signature":{"encoding":"base64","string_to_sign":"{body}"}}})"));
-    EXPECT_EQ(base64.webhook.signature.encoding, SignatureEncoding::Base64);
+    EXPECT_EQ(base64.webhook.signature.encoding, m3ter::SignatureEncoding::Base64);
     EXPECT_TRUE(has_warning(base64, "has no {timestamp}"));
 }
 
 TEST(Config, OpsTokenRequiredOffLoopback) {
     EXPECT_EQ(failure(with(R"({"listen":{"address":"0.0.0.0"}})")).key, "ops.token");
     const Config config = parse(with(R"({"listen":{"address":"0.0.0.0","port":9000},"ops":{"token":"env:K"}})"));
-    EXPECT_EQ(config.listen.port, 9000);
-    EXPECT_FALSE(config.listen.is_loopback());
-    EXPECT_EQ(config.public_base_url, "http://0.0.0.0:9000");
+    EXPECT_EQ(config.server.listen.port, 9000);
+    EXPECT_FALSE(config.server.listen.is_loopback());
+    EXPECT_EQ(config.server.public_base_url, "http://0.0.0.0:9000");
 }
 
 TEST(Config, TrustedProxiesAndBaseUrl) {
     const Config config = parse(with(R"({"trusted_proxies":["10.0.0.0/8","::1","2001:db8::/32"],
                                          "ops":{"token":"env:K"},
                                          "public_base_url":"https://bridge.example.com/"})"));
-    ASSERT_EQ(config.trusted_proxies.size(), 3U);
-    EXPECT_EQ(config.trusted_proxies[1].to_string(), "::1/128");
-    EXPECT_TRUE(config.trusted_proxies[0].contains(*parse_ip_address("10.20.30.40")));
-    EXPECT_FALSE(config.trusted_proxies[0].contains(*parse_ip_address("11.0.0.1")));
-    EXPECT_TRUE(config.trusted_proxies[0].contains(*parse_ip_address("::ffff:10.1.2.3")));
-    EXPECT_TRUE(config.trusted_proxies[2].contains(*parse_ip_address("2001:db8:ffff::1")));
-    EXPECT_EQ(config.public_base_url, "https://bridge.example.com");
-    EXPECT_TRUE(parse(with(R"({"trusted_proxies":[]})")).trusted_proxies.empty());
+    ASSERT_EQ(config.server.trusted_proxies.size(), 3U);
+    EXPECT_EQ(config.server.trusted_proxies[1].to_string(), "::1/128");
+    EXPECT_TRUE(config.server.trusted_proxies[0].contains(*parse_ip_address("10.20.30.40")));
+    EXPECT_FALSE(config.server.trusted_proxies[0].contains(*parse_ip_address("11.0.0.1")));
+    EXPECT_TRUE(config.server.trusted_proxies[0].contains(*parse_ip_address("::ffff:10.1.2.3")));
+    EXPECT_TRUE(config.server.trusted_proxies[2].contains(*parse_ip_address("2001:db8:ffff::1")));
+    EXPECT_EQ(config.server.public_base_url, "https://bridge.example.com");
+    EXPECT_TRUE(parse(with(R"({"trusted_proxies":[]})")).server.trusted_proxies.empty());
 }
 
 // Issue 14 (SPEC §5): a test switch must never be reachable from outside.
@@ -604,8 +604,8 @@ constexpr std::string_view kCatalog = R"({"azure":{"sandbox_catalog":{
 
 TEST(Config, SandboxCatalogIsReadInline) {
     const Config config = parse(with(kCatalog));
-    ASSERT_TRUE(config.azure.sandbox_catalog.has_value());
-    const auto& catalog = *config.azure.sandbox_catalog;
+    ASSERT_TRUE(config.sandbox_catalog.has_value());
+    const auto& catalog = *config.sandbox_catalog;
     ASSERT_EQ(catalog.subscriptions.size(), 2U);
     EXPECT_EQ(catalog.subscriptions[0].resource_id, "11111111-1111-4111-8111-111111111111");
     EXPECT_EQ(catalog.subscriptions[0].plan_id, "standard");
@@ -614,7 +614,7 @@ TEST(Config, SandboxCatalogIsReadInline) {
     EXPECT_EQ(catalog.subscriptions[1].status, "Suspended");
     ASSERT_EQ(catalog.plans.size(), 1U);
     EXPECT_EQ(catalog.plans[0].dimensions, (std::vector<std::string>{"bill_total", "compute"}));
-    EXPECT_FALSE(parse(kMinimal).azure.sandbox_catalog.has_value());
+    EXPECT_FALSE(parse(kMinimal).sandbox_catalog.has_value());
     const Json masked = config_to_masked_json(config);
     EXPECT_EQ(masked["azure"]["sandbox_catalog"]["subscriptions"][1]["status"], "Suspended");
     EXPECT_TRUE(config_to_masked_json(parse(kMinimal))["azure"]["sandbox_catalog"].is_null());
@@ -648,9 +648,9 @@ TEST(Config, SandboxCatalogErrorsNameTheKey) {
 
 TEST(Config, AccountsKeepTheirJsonExactly) {
     const Config config = parse(with(R"({"accounts":[{"id":"a","code":"A","customFields":{"limit":0.10}}]})"));
-    ASSERT_EQ(config.accounts.size(), 1U);
-    EXPECT_EQ(dump_exact(config.accounts[0]["customFields"]["limit"]), "0.10");
+    ASSERT_EQ(config.rules.accounts.size(), 1U);
+    EXPECT_EQ(dump_exact(config.rules.accounts[0]["customFields"]["limit"]), "0.10");
 }
 
 }  // namespace
-}  // namespace meterbridge
+}  // namespace meterbridge::app

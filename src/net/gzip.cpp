@@ -44,8 +44,8 @@ struct GzipWriter::State {
     }
 };
 
-GzipWriter::GzipWriter() : state_(std::make_unique<State>()) {
-    if (deflateInit2(&state_->stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, kGzipWindowBits, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+GzipWriter::GzipWriter(int level) : state_(std::make_unique<State>()) {
+    if (deflateInit2(&state_->stream, level, Z_DEFLATED, kGzipWindowBits, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
         throw std::runtime_error("gzip: deflateInit2 failed");
     }
 }

@@ -22,7 +22,7 @@ std::string gzip_compress(std::string_view data);
 // compressed bytes accumulate in the writer (what it returns), never the input.
 class GzipWriter {
 public:
-    GzipWriter();
+    explicit GzipWriter(int level = 6);  // zlib's 0..9; 1 is fastest
     ~GzipWriter();
     GzipWriter(const GzipWriter&) = delete;
     GzipWriter& operator=(const GzipWriter&) = delete;

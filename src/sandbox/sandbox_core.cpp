@@ -501,10 +501,10 @@ HttpResponse SandboxCore::usage_events(const HttpRequest& request, Instant now) 
                                "usageEndDate");
         }
         end = *parsed;
-    }
-    if (end < *start) {
-        return bad_request(400, "usageEventsRequest", "BadArgument",
-                           "The usageEndDate must not be before the usageStartDate.", "usageEndDate");
+        if (end < *start) {
+            return bad_request(400, "usageEventsRequest", "BadArgument",
+                               "The usageEndDate must not be before the usageStartDate.", "usageEndDate");
+        }
     }
     const auto recon_status = request.query_param("reconStatus");
     if (recon_status && !recon_status->empty() && *recon_status != "Submitted" && *recon_status != "Accepted" &&

@@ -124,6 +124,7 @@ Result<std::unique_ptr<Sandbox>> Sandbox::start(SandboxOptions options) {
     });
     if (!server) return server.error();
     sandbox->server_ = std::move(*server);
+    sandbox->core_->set_base_url(sandbox->base_url());  // Location headers and blob URLs point here
     return sandbox;
 }
 
@@ -230,6 +231,46 @@ HttpResponse Sandbox::control(const HttpRequest& request) {
         detail::ObjectWriter w;
         w.str("now", format_iso8601(clock_.now(), true));
         return HttpResponse::json(200, w.done());
+    }
+    if (path == "/_sandbox/recon") {
+        if (method == "POST") {
+            auto plant = core_->add_plant(request.body);
+            if (!plant) {
+                return HttpResponse::json(400, R"({"error":{"code":"invalid_plant","message":)" +
+                                                   detail::quote(plant.error().message) + R"(,"field":)" +
+                                                   detail::quote(plant.error().field) + "}}");
+            }
+            return HttpResponse::json(201, plant_json(*plant));
+        }
+        if (method == "DELETE") {
+            core_->clear_plants();
+            return HttpResponse::json(200, R"({"count":0,"plants":[]})");
+        }
+        if (method != "GET") return control_error(405, "method_not_allowed", "use GET, POST or DELETE");
+        const auto plants = core_->plants();
+        std::string list;
+        for (const auto& plant : plants) {
+            if (!list.empty()) list.push_back(',');
+            list += plant_json(plant);
+        }
+        detail::ObjectWriter w;
+        w.num("count", static_cast<long long>(plants.size())).raw("plants", "[" + list + "]");
+        return HttpResponse::json(200, w.done());
+    }
+    if (path == "/_sandbox/export") {
+        auto& exporter = core_->partner_export();
+        if (method == "PUT") {
+            auto options = exporter.options().patched(request.body);
+            if (!options) {
+                return HttpResponse::json(400, R"({"error":{"code":"invalid_export_options","message":)" +
+                                                   detail::quote(options.error().message) + R"(,"field":)" +
+                                                   detail::quote(options.error().field) + "}}");
+            }
+            exporter.set_options(*options);
+        } else if (method != "GET") {
+            return control_error(405, "method_not_allowed", "use GET or PUT");
+        }
+        return HttpResponse::json(200, exporter.options().json());
     }
     if (path == "/_sandbox/stats") {
         detail::ObjectWriter w;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "ea_charges.hpp"
 #include "json_writer.hpp"
 #include "meterbridge/azure/guid.hpp"
 #include "meterbridge/azure/token_provider.hpp"
@@ -190,7 +191,8 @@ std::string accepted_event_json(const AcceptedEvent& event) {
     return w.done();
 }
 
-SandboxCore::SandboxCore(SandboxCoreOptions options) : options_(std::move(options)) {}
+SandboxCore::SandboxCore(SandboxCoreOptions options)
+    : options_(std::move(options)), partner_export_(std::make_unique<PartnerBillingExport>(options_.partner_export)) {}
 
 HttpResponse SandboxCore::handle(const HttpRequest& request, Instant now) {
     const std::string& path = request.path;
@@ -213,6 +215,10 @@ HttpResponse SandboxCore::handle(const HttpRequest& request, Instant now) {
         echo_request_ids(request, response);
         return response;
     }
+    if (path.starts_with(kGraphBillingRoot) || path.starts_with(kBlobRoot)) {
+        return partner_export_->handle(request, now, *this);
+    }
+    if (path.starts_with("/v3/enrollments/")) return ea_marketplace_charges(request, now, *this);
     return api_error(404, "NotFound", "no such endpoint: " + path);
 }
 
@@ -322,15 +328,19 @@ HttpResponse SandboxCore::token(const HttpRequest& request, bool v2, Instant now
 }
 
 std::optional<HttpResponse> SandboxCore::check_bearer(const HttpRequest& request, Instant now) const {
+    if (!has_token_for(request, now, {kMarketplaceResourceId})) return forbidden();
+    return std::nullopt;
+}
+
+bool SandboxCore::has_token_for(const HttpRequest& request, Instant now,
+                                const std::vector<std::string_view>& audiences) const {
     const auto header = request.headers.get("authorization");
-    if (!header || header->size() <= 7 || !net::iequals(header->substr(0, 7), "Bearer ")) return forbidden();
+    if (!header || header->size() <= 7 || !net::iequals(header->substr(0, 7), "Bearer ")) return false;
     const std::string value = header->substr(7);
     std::lock_guard lock(mutex_);
     const auto it = tokens_.find(value);
-    if (it == tokens_.end() || it->second.expires_at <= now || it->second.audience != kMarketplaceResourceId) {
-        return forbidden();
-    }
-    return std::nullopt;
+    if (it == tokens_.end() || it->second.expires_at <= now) return false;
+    return std::find(audiences.begin(), audiences.end(), it->second.audience) != audiences.end();
 }
 
 SandboxCore::Verdict SandboxCore::judge_event(const Json& event, Instant now) {
@@ -475,76 +485,117 @@ HttpResponse SandboxCore::batch_usage_event(const HttpRequest& request, Instant 
 
 HttpResponse SandboxCore::usage_events(const HttpRequest& request, Instant now) const {
     const auto start_text = request.query_param("usageStartDate");
-    if (!start_text) return api_error(400, "BadArgument", "The usageStartDate is required.", "usageStartDate");
-    const auto start = parse_date_param(*start_text);
-    if (!start) return api_error(400, "BadArgument", "The usageStartDate is not a valid date.", "usageStartDate");
-    Instant end = now;
-    if (const auto end_text = request.query_param("usageEndDate")) {
-        const auto parsed = parse_date_param(*end_text);
-        if (!parsed) return api_error(400, "BadArgument", "The usageEndDate is not a valid date.", "usageEndDate");
-        end = *parsed;
+    if (!start_text || start_text->empty()) {
+        return bad_request(400, "usageEventsRequest", "BadArgument", "The usageStartDate is required.", "usageStartDate");
     }
-    const auto first_day = std::chrono::floor<std::chrono::days>(*start);
-    const auto last_day = std::chrono::floor<std::chrono::days>(end);
-    const auto today = std::chrono::floor<std::chrono::days>(now);
+    const auto start = parse_date_param(*start_text);
+    if (!start) {
+        return bad_request(400, "usageEventsRequest", "BadArgument", "The usageStartDate is not a valid date.",
+                           "usageStartDate");
+    }
+    Instant end = now;
+    if (const auto end_text = request.query_param("usageEndDate"); end_text && !end_text->empty()) {
+        const auto parsed = parse_date_param(*end_text);
+        if (!parsed) {
+            return bad_request(400, "usageEventsRequest", "BadArgument", "The usageEndDate is not a valid date.",
+                               "usageEndDate");
+        }
+        end = *parsed;
+        if (end < *start) {
+            return bad_request(400, "usageEventsRequest", "BadArgument",
+                               "The usageEndDate must not be before the usageStartDate.", "usageEndDate");
+        }
+    }
+    const auto recon_status = request.query_param("reconStatus");
+    if (recon_status && !recon_status->empty() && *recon_status != "Submitted" && *recon_status != "Accepted" &&
+        *recon_status != "Rejected" && *recon_status != "Mismatch") {
+        return bad_request(400, "usageEventsRequest", "BadArgument",
+                           "The reconStatus must be one of Submitted, Accepted, Rejected, Mismatch.", "reconStatus");
+    }
+    const auto records = azure_records(std::chrono::floor<std::chrono::days>(*start),
+                                       std::chrono::floor<std::chrono::days>(end), now);
+    if (!records) return api_error(500, "InternalServerError", records.error().message);
     const auto filter = [&](const char* name, const std::string& value) {
         const auto wanted = request.query_param(name);
         return !wanted || wanted->empty() || net::iequals(*wanted, value);
     };
-
-    struct Aggregate {
-        const AcceptedEvent* first = nullptr;
-        Decimal total;
-        long long count = 0;
-    };
-    std::map<std::tuple<std::string, std::string, std::string, std::chrono::sys_days>, Aggregate> days;
-    std::lock_guard lock(mutex_);
-    for (const auto& event : events_) {
-        const auto day = std::chrono::floor<std::chrono::days>(event.effective_start_time);
-        if (day < first_day || day > last_day) continue;
-        auto& aggregate = days[{lower(event.resource_id), event.plan_id, event.dimension, day}];
-        if (!aggregate.first) aggregate.first = &event;
-        if (auto sum = aggregate.total.add(event.quantity)) aggregate.total = *sum;
-        ++aggregate.count;
-    }
     std::string out = "[";
-    for (const auto& [key, aggregate] : days) {
-        const AcceptedEvent& event = *aggregate.first;
-        const auto day = std::get<3>(key);
-        std::string subscription, offer;
-        if (options_.catalog) {
-            for (const auto& s : options_.catalog->subscriptions) {
-                if (net::iequals(s.resource_id, event.resource_id)) {
-                    subscription = s.azure_subscription_id;
-                    offer = s.offer_id;
-                }
-            }
-        }
-        const std::string status = day < today ? "Accepted" : "Submitted";
-        if (!filter("planId", event.plan_id) || !filter("dimension", event.dimension) ||
-            !filter("azureSubscriptionId", subscription) || !filter("offerId", offer) ||
-            !filter("reconStatus", status)) {
+    for (const auto& record : *records) {
+        const ResourceFacts facts = facts_of(record.resource_id);
+        if (!filter("planId", record.plan_id) || !filter("dimension", record.dimension) ||
+            !filter("azureSubscriptionId", facts.azure_subscription_id) || !filter("offerId", facts.offer_id) ||
+            !filter("reconStatus", record.recon_status)) {
             continue;
         }
         ObjectWriter w;
-        w.str("usageDate", azure_time(Instant{day}))
-            .str("usageResourceId", event.resource_id)
-            .str("dimension", event.dimension)
-            .str("planId", event.plan_id)
-            .str("planName", event.plan_id)
-            .str("offerId", offer)
-            .str("offerName", offer)
+        w.str("usageDate", azure_time(Instant{record.day}))
+            .str("usageResourceId", record.resource_id)
+            .str("dimension", record.dimension)
+            .str("planId", record.plan_id)
+            .str("planName", record.plan_id)
+            .str("offerId", facts.offer_id)
+            .str("offerName", facts.offer_id)
             .str("offerType", "SaaS")
-            .str("azureSubscriptionId", subscription)
-            .str("reconStatus", status)
-            .raw("submittedQuantity", quantity_text(aggregate.total))
-            .raw("processedQuantity", status == "Accepted" ? quantity_text(aggregate.total) : "0.0")
-            .num("submittedCount", aggregate.count);
+            .str("azureSubscriptionId", facts.azure_subscription_id)
+            .str("reconStatus", record.recon_status)
+            .raw("submittedQuantity", quantity_text(record.submitted))
+            .raw("processedQuantity", quantity_text(record.processed))
+            .num("submittedCount", record.submitted_count);
         if (out.size() > 1) out.push_back(',');
         out += w.done();
     }
     out += "]";
     return HttpResponse::json(200, out);
+}
+
+Result<Plant> SandboxCore::add_plant(std::string_view json) {
+    auto plant = Plant::parse(json);
+    if (!plant) return plant;
+    std::lock_guard lock(mutex_);
+    if ((plant->kind == PlantKind::Extra || plant->kind == PlantKind::Bulk) && plant->plan_id.empty()) {
+        // The plan Azure would know the resource by: the catalog's, else the one its events name.
+        plant->plan_id = resource_facts(options_.catalog ? &*options_.catalog : nullptr, plant->resource_id).plan_id;
+        for (auto it = events_.rbegin(); plant->plan_id.empty() && it != events_.rend(); ++it) {
+            if (net::iequals(it->resource_id, plant->resource_id)) plant->plan_id = it->plan_id;
+        }
+        if (plant->plan_id.empty()) {
+            return make_error("invalid_plant",
+                              "planId is required: no catalog entry and no accepted event names this resource's plan",
+                              "planId");
+        }
+    }
+    plant->id = "plant-" + std::to_string(next_plant_++);
+    plants_.push_back(*plant);
+    return plant;
+}
+
+std::vector<Plant> SandboxCore::plants() const {
+    std::lock_guard lock(mutex_);
+    return plants_;
+}
+
+void SandboxCore::clear_plants() {
+    std::lock_guard lock(mutex_);
+    plants_.clear();
+}
+
+Result<std::vector<AzureDayRecord>> SandboxCore::azure_records(Day first, Day last, Instant now) const {
+    std::lock_guard lock(mutex_);
+    return azure_day_records(events_, plants_, first, last, now, options_.processing_delay);
+}
+
+ResourceFacts SandboxCore::facts_of(std::string_view resource_id) const {
+    return resource_facts(options_.catalog ? &*options_.catalog : nullptr, resource_id);
+}
+
+void SandboxCore::set_base_url(std::string url) {
+    std::lock_guard lock(mutex_);
+    base_url_ = std::move(url);
+}
+
+std::string SandboxCore::base_url() const {
+    std::lock_guard lock(mutex_);
+    return base_url_;
 }
 
 std::optional<HttpResponse> SandboxCore::rejected_by_fault(const std::vector<const Json*>& events, bool batch) {

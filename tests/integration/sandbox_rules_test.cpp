@@ -307,6 +307,8 @@ TEST_F(SandboxRules, UsageEventsAggregatesPerDayWithFilters) {
     sandbox->clock().set(testing::at("2026-01-02T02:30:00Z"));
     batch_results({event("2026-01-01T09:00:00Z", "2", "dim1"), event("2026-01-01T10:00:00Z", "3.5", "dim1"),
                    event("2026-01-02T01:00:00Z", "4", "dim1"), event("2026-01-01T09:00:00Z", "1", "dim2")});
+    // Past the processing delay (1 h after the events were received) for 2026-01-01 only.
+    sandbox->clock().set(testing::at("2026-01-02T03:31:00Z"));
     const std::string bearer = token();
     auto all = client.send(get(api("/api/usageEvents?api-version=2018-08-31&usageStartDate=2026-01-01"), bearer));
     ASSERT_EQ(all->status, 200) << all->body;

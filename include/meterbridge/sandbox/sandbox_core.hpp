@@ -18,6 +18,8 @@
 #include "meterbridge/core/result.hpp"
 #include "meterbridge/core/time.hpp"
 #include "meterbridge/net/http_types.hpp"
+#include "meterbridge/sandbox/partner_billing_export.hpp"
+#include "meterbridge/sandbox/recon_records.hpp"
 
 namespace meterbridge::sandbox {
 
@@ -103,6 +105,12 @@ struct SandboxCoreOptions {
     std::optional<SandboxCatalog> catalog;      // nullopt: any resource/plan/dimension is accepted
     Duration token_lifetime = std::chrono::hours(1);
     std::string state_file;  // "": nothing persisted
+    // GET /api/usageEvents: a row stays Submitted until this long after the end of its
+    // UTC day or its last accepted event, whichever is later (docs/sandbox.md).
+    Duration processing_delay = std::chrono::hours(1);
+    PartnerExportOptions partner_export;
+    // The EA reporting API's key (the bearer of GET /v3/enrollments/...).
+    std::string ea_api_key = "sandbox-ea-key";
 };
 
 class SandboxCore {
@@ -111,7 +119,9 @@ public:
     static Result<std::unique_ptr<SandboxCore>> create(SandboxCoreOptions options);
 
     // The Azure/Entra routes: POST /{tenant}/oauth2/token, POST /{tenant}/oauth2/v2.0/token,
-    // POST /api/usageEvent, POST /api/batchUsageEvent, GET /api/usageEvents. 404 otherwise.
+    // POST /api/usageEvent, POST /api/batchUsageEvent, GET /api/usageEvents, the partner
+    // billing export (/v1.0/reports/partners/billing/..., /blobs/partner-billing/...) and
+    // GET /v3/enrollments/{n}/marketplacechargesbycustomdate. 404 otherwise.
     net::HttpResponse handle(const net::HttpRequest& request, Instant now);
 
     // Removes and returns the fault for this call, if one is queued for its path.
@@ -123,6 +133,20 @@ public:
     std::size_t queued_faults() const;
 
     std::vector<AcceptedEvent> events() const;
+
+    // Reconciliation (issue 16): planted discrepancies and Azure's daily records.
+    Result<Plant> add_plant(std::string_view json);  // validated; extra/bulk get their plan resolved
+    std::vector<Plant> plants() const;
+    void clear_plants();
+    Result<std::vector<AzureDayRecord>> azure_records(Day first, Day last, Instant now) const;
+    ResourceFacts facts_of(std::string_view resource_id) const;
+    PartnerBillingExport& partner_export() noexcept { return *partner_export_; }
+    // Whether `request` carries a live token of ours for one of `audiences`.
+    bool has_token_for(const net::HttpRequest& request, Instant now, const std::vector<std::string_view>& audiences) const;
+    // The sandbox's own URL ("http://127.0.0.1:PORT"), for Location headers and blob URLs.
+    void set_base_url(std::string url);
+    std::string base_url() const;
+    const SandboxCoreOptions& options() const noexcept { return options_; }
     std::uint64_t token_requests() const;
     std::uint64_t api_requests() const;
     // Every access token issued so far (expired ones included). For tests that
@@ -166,6 +190,10 @@ private:
     std::vector<AcceptedEvent> events_;
     std::map<std::string, std::size_t> by_slot_;  // lower(resourceId)|dimension|hour -> index in events_
     std::deque<Fault> faults_;
+    std::vector<Plant> plants_;
+    std::uint64_t next_plant_ = 1;
+    std::unique_ptr<PartnerBillingExport> partner_export_;
+    std::string base_url_;
     std::uint64_t token_requests_ = 0;
     std::uint64_t api_requests_ = 0;
 };

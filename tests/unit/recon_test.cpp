@@ -425,3 +425,44 @@ TEST(ReconEvidence, KeepsStatusesPlanAndSubmittedQuantity) {
 
 }  // namespace
 }  // namespace meterbridge::recon
+
+namespace meterbridge::recon {
+namespace {
+
+// The worked example of docs/reconciliation.md, word for word.
+TEST(ReconDocs, WorkedExample) {
+    const std::vector<LedgerEvent> events = {
+        accepted(41, "2026-03-01T10:00:00Z", 1000, {{"int-1", "bill-A", 600}, {"int-1", "bill-B", 400}}),
+        unresolved(42, "2026-03-01T11:00:00Z", 600)};
+    const Options o = options({Source::UsageEvents, Source::EaCharges});
+    Report report = run(events,
+                        {usage_row("2026-03-01", "1600"),
+                         billing_row(Source::EaCharges, "AAAA0000-1111-2222-3333-444455556666", "2026-03-01", "1600")},
+                        o);
+    ASSERT_EQ(report.rows.size(), 2u);
+    for (const Row& row : report.rows) {
+        EXPECT_EQ(row.outcome, Outcome::Matched);
+        EXPECT_EQ(row.note, "Azure 1,600 = accepted 1,000 + event #42 600 (unresolved events recorded at Azure)");
+    }
+    EXPECT_EQ(report.proposals.at(0).verdict, Settlement::Recorded);
+    EXPECT_EQ(report.proposals.at(0).reason, "usage_events 2026-03-01: Azure 1,600 = accepted 1,000 + this event 600");
+    EXPECT_EQ(report.proposals.at(0).evidence.at(1).arithmetic,
+              "ea_charges 2026-03-01: Azure 1,600 = accepted 1,000 + this event 600");
+    ASSERT_EQ(report.bills.size(), 4u);  // bills A and B, two sources each
+    EXPECT_EQ(report.bills[0].units.at(Outcome::Matched), 600);
+
+    report = run(events,
+                 {usage_row("2026-03-01", "1600"), billing_row(Source::EaCharges, kSubscription, "2026-03-01", "1000")}, o);
+    EXPECT_EQ(report.rows.at(0).source, Source::UsageEvents);
+    EXPECT_EQ(report.rows.at(1).note, "Azure 1,000 = ours 1,000; the unresolved events are not recorded at Azure");
+    EXPECT_EQ(report.proposals.at(0).evidence.at(1).verdict, Settlement::NotRecorded);
+    EXPECT_EQ(report.proposals.at(0).verdict, Settlement::Undecidable);
+
+    report = run(events, {usage_row("2026-03-01", "1300")}, options());
+    EXPECT_EQ(only_row(report).outcome, Outcome::QuantityMismatch);
+    EXPECT_EQ(only_row(report).note,
+              "Azure 1,300, ours 1,000: Azure has more by 300; no combination of the unresolved events explains it");
+}
+
+}  // namespace
+}  // namespace meterbridge::recon

@@ -1,35 +1,28 @@
 // The comparison of our ledger with Azure's evidence, and the settlement
 // proposals for unresolved events (rules: recon.hpp, docs/reconciliation.md).
 #include <algorithm>
-#include <cctype>
 #include <set>
 #include <tuple>
 
 #include "meterbridge/core/recon.hpp"
+#include "recon_text.hpp"
 
 namespace meterbridge::recon {
 namespace {
+
+using detail::iequals;
+using detail::lower;
 
 // Combinations of unresolved events are enumerated; past this many on one key
 // (never seen: at most 24 slots a day) the key is undecidable rather than slow.
 constexpr std::size_t kMaxUnresolvedPerKey = 16;
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
 
 bool has_status(const AzureEvidence::Total* total, std::string_view status) {
     return total && std::any_of(total->statuses.begin(), total->statuses.end(),
                                 [&](const std::string& s) { return iequals(s, status); });
 }
 
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 std::string units(std::int64_t n) { return format_quantity(Decimal::from_integer(n)); }
 
@@ -97,7 +90,7 @@ KeyJudgement judge(Source source, const Key& key, const Ours& ours, const AzureE
                                                 : "inside the processing delay: final at " + format_iso8601(final_at);
         j.note += " (Azure " + (total ? azure_text : std::string("no row")) + ", ours " + ours_text + ")";
         j.blocked = "not final yet: " + j.note;
-    } else if (Decimal::from_integer(ours.accepted) == azure && (total || ours.accepted == 0)) {
+    } else if (Decimal::from_integer(ours.accepted) == azure) {
         j.outcome = Outcome::Matched;
         j.note = "Azure " + (total ? azure_text : std::string("no row")) + " = ours " + ours_text;
         if (!ours.unresolved.empty()) j.note += "; the unresolved events are not recorded at Azure";
@@ -123,8 +116,8 @@ KeyJudgement judge(Source source, const Key& key, const Ours& ours, const AzureE
         }
     }
     if (!ours.unresolved.empty() && j.outcome != Outcome::Matched && j.outcome != Outcome::Pending &&
-        j.blocked.empty()) {
-        j.note += "; no combination of the unresolved events explains it";
+        j.outcome != Outcome::Rejected && j.outcome != Outcome::Mismatch) {
+        j.note += j.blocked.empty() ? "; no combination of the unresolved events explains it" : "; " + j.blocked;
     }
     return j;
 }
@@ -209,6 +202,11 @@ Result<Report> compare(const std::vector<LedgerEvent>& events, const AzureEviden
     for (const auto& event : events) {
         Key key{lower(event.resource_id), event.dimension, day_of(event.effective_start)};
         if (!in_range(key.day)) continue;
+        if (event.quantity <= 0) {
+            return make_error("invalid_field", "event #" + std::to_string(event.id) + " has quantity " +
+                                                   std::to_string(event.quantity) + ", not > 0",
+                              "quantity");
+        }
         Ours& side = ours[key];
         if (event.state == LedgerEvent::State::Accepted) {
             if (__builtin_add_overflow(side.accepted, event.quantity, &side.accepted)) return overflow_error();

@@ -1,17 +1,15 @@
 // Azure's rows summed per (source, key), mapped to our resources on the way in.
 #include <algorithm>
-#include <cctype>
 
 #include "meterbridge/core/recon.hpp"
+#include "recon_text.hpp"
 
 namespace meterbridge::recon {
 namespace {
 
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
+using detail::iequals;
+using detail::lower;
+
 
 Error overflow(const Decimal& a, const Decimal& b) {
     return make_error("invalid_field", "sum of Azure quantities out of range: " + a.to_string() + " + " + b.to_string(),

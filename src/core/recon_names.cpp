@@ -2,14 +2,17 @@
 // and the quantity text of notes.
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <cstdio>
 #include <utility>
 
 #include "meterbridge/core/recon.hpp"
+#include "recon_text.hpp"
 
 namespace meterbridge::recon {
 namespace {
+
+using detail::iequals;
+using detail::lower;
 
 constexpr std::array<std::pair<Source, std::string_view>, 3> kSources = {{
     {Source::UsageEvents, "usage_events"},
@@ -49,11 +52,6 @@ std::optional<E> value_of(const std::array<std::pair<E, std::string_view>, N>& t
     return std::nullopt;
 }
 
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
 
 }  // namespace
 

@@ -3,24 +3,17 @@
 #include "meterbridge/core/recon_sources.hpp"
 
 #include <algorithm>
-#include <cctype>
 
 #include "meterbridge/core/exact_json.hpp"
+#include "recon_text.hpp"
 
 namespace meterbridge::recon {
 namespace {
 
-bool iequals(std::string_view a, std::string_view b) {
-    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-           });
-}
+using detail::iequals;
+using detail::lower;
 
-std::string lower(std::string_view text) {
-    std::string out(text);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return out;
-}
+
 
 // An object's fields, with the path of the object for error messages.
 class Fields {
@@ -80,8 +73,14 @@ public:
     Result<Day> day(std::string_view name) const {
         auto value = text(name);
         if (!value) return value.error();
-        if (auto instant = parse_iso8601(*value)) return day_of(*instant);
-        if (auto day = parse_day(*value)) return *day;
+        std::optional<Day> found;
+        if (auto instant = parse_iso8601(*value)) {
+            found = day_of(*instant);
+        } else if (auto day = parse_day(*value)) {
+            found = *day;
+        }
+        // An offset can move a day out of the years a "YYYY-MM-DD" can name.
+        if (found && parse_day(format_day(*found)).ok()) return *found;
         return make_error("invalid_field", path(name) + " must be an ISO-8601 date, got '" + value->substr(0, 40) + "'",
                           path(name));
     }

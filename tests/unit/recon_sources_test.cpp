@@ -244,6 +244,11 @@ TEST(PartnerBillingParser, NamesTheBrokenField) {
     EXPECT_EQ(field_of(R"({"SubscriptionId":"s","UsageDate":"2026-03-04","Quantity":1})"), "meterId");
     EXPECT_EQ(field_of(R"({"SubscriptionId":"s","MeterId":"m","UsageDate":"04/03/2026","Quantity":1})"), "usageDate");
     EXPECT_EQ(field_of(R"({"SubscriptionId":"s","MeterId":"m","UsageDate":"2026-03-04","Quantity":"1"})"), "quantity");
+    // An offset that moves the day out of the years YYYY-MM-DD can name.
+    EXPECT_EQ(field_of(R"({"SubscriptionId":"s","MeterId":"m","UsageDate":"0000-01-01T00:00:00+01:00","Quantity":1})"),
+              "usageDate");
+    EXPECT_EQ(field_of(R"({"SubscriptionId":"s","MeterId":"m","UsageDate":"2026-03-04T23:30:00-01:00","Quantity":1})"),
+              "(accepted)");
     EXPECT_EQ(field_of(R"({"SubscriptionId":"s","MeterId":"m","UsageDate":"2026-03-04","Quantity":1e30})"), "quantity");
     EXPECT_EQ(field_of(R"({"SubscriptionId":"s","MeterId":"m","UsageDate":"2026-03-04"})"), "quantity");
     EXPECT_EQ(field_of(R"({"SubscriptionId":["s"],"MeterId":"m","UsageDate":"2026-03-04","Quantity":1})"),

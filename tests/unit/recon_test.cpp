@@ -207,6 +207,14 @@ TEST(ReconCompare, EventsAndRowsOutsideTheRangeAreIgnored) {
     EXPECT_TRUE(report.rows.empty());
 }
 
+TEST(ReconCompare, RefusesAnEventWithoutUnits) {
+    LedgerEvent empty = accepted(9, "2026-03-01T10:00:00Z", 0);
+    auto report = compare({empty}, AzureEvidence{}, options());
+    ASSERT_FALSE(report.ok());
+    EXPECT_EQ(report.error().field, "quantity");
+    EXPECT_NE(report.error().message.find("#9"), std::string::npos);
+}
+
 TEST(ReconCompare, RefusesAnInvertedRange) {
     Options o = options();
     o.from_day = day("2026-03-05");

@@ -210,7 +210,8 @@ struct Report {
 };
 
 // The comparison. Events and rows outside [from_day, to_day] are ignored.
-// Error (field "from"/"to") when from_day > to_day, or ("quantity") on overflow.
+// Errors: field "from" when from_day > to_day; "quantity" for an event in range
+// with quantity <= 0, or when a sum overflows.
 //
 // Per source in options.sources and per key that either side holds:
 //  1. a usage_events row with reconStatus Rejected -> rejected; Mismatch -> mismatch;

@@ -474,3 +474,25 @@ TEST(ReconDocs, WorkedExample) {
 
 }  // namespace
 }  // namespace meterbridge::recon
+
+namespace meterbridge::recon {
+namespace {
+
+// A large export is summed into one total per key: what the client streams
+// through add() does not stay in memory.
+TEST(ReconEvidence, HoldsOneTotalPerKeyHoweverManyRows) {
+    auto names = NameMap::make({{kSubscription, kResource}});
+    AzureEvidence e(std::move(*names));
+    const char* days[] = {"2026-03-01", "2026-03-02", "2026-03-03"};
+    for (int i = 0; i < 300000; ++i) {
+        ASSERT_TRUE(e.add(billing_row(Source::PartnerBilling, kSubscription, days[i % 3], "0.001")).ok());
+    }
+    ASSERT_EQ(e.totals().size(), 3u);
+    for (const auto& [key, total] : e.totals()) {
+        EXPECT_EQ(total.quantity, Decimal::from_integer(100));  // 100 000 × 0.001, exactly
+        EXPECT_EQ(total.rows, 100000u);
+    }
+}
+
+}  // namespace
+}  // namespace meterbridge::recon

@@ -21,7 +21,8 @@ namespace meterbridge::recon {
 // dimension -> key.dimension; processedQuantity -> quantity; submittedQuantity ->
 // submitted_quantity (optional); reconStatus -> status; planId -> plan;
 // offerId -> offer; azureSubscriptionId -> azure_subscription_id (optional).
-// Quantities must be numbers >= 0.
+// Quantities must be numbers >= 0; processedQuantity is required except on a
+// Submitted row (then 0).
 struct UsageEventsPage {
     std::vector<AzureRow> rows;
     std::string next_link;  // empty on the last page
@@ -29,7 +30,7 @@ struct UsageEventsPage {
 Result<UsageEventsPage> parse_usage_events(std::string_view body);
 
 // --- partner_billing: Graph partner billing export (seed 004) ---------------
-// The export operation (GET on the Location of billedUsage/unbilledUsage export).
+// The manifest of a succeeded export: where its gzip JSON-lines blobs are.
 struct ExportManifest {
     struct Blob {
         std::string name;
@@ -44,9 +45,11 @@ struct ExportManifest {
     long long blob_count = 0;
     std::vector<Blob> blobs;
 };
-// root_directory + "/" + name + "?" + sas_token (no "?" when the token is empty).
+// root_directory + "/" (unless already there) + name + "?" + sas_token (no "?"
+// when the token is empty).
 std::string blob_url(const ExportManifest& manifest, const ExportManifest::Blob& blob);
 
+// The export operation (GET on the Location of billedUsage/unbilledUsage export).
 struct ExportOperation {
     enum class Status { NotStarted, Running, Succeeded, Failed };
     std::string id;

@@ -14,7 +14,8 @@ Config parse_config(std::string_view text, const SecretSource& secrets) {
 Config parse_config_document(const Json& document, const SecretSource& secrets) {
     const ConfigSection root(document, "",
                              {"listen", "public_base_url", "trusted_proxies", "storage", "log", "webhook", "m3ter",
-                              "ops", "azure", "scheduler", "integrations", "external_mappings", "accounts", "testing"});
+                              "ops", "azure", "scheduler", "integrations", "external_mappings", "accounts", "reconciliation",
+                              "testing"});
     Config config;
     ConfigWarnings& warnings = config.warnings;
     config.server = net::parse_server_config(root);
@@ -27,6 +28,7 @@ Config parse_config_document(const Json& document, const SecretSource& secrets) 
     config.sandbox_catalog = sandbox::parse_sandbox_catalog_config(root);
     config.scheduler = parse_scheduler_config(root);
     config.rules = parse_integration_rules(root, warnings);
+    config.reconciliation = parse_reconciliation_config(root, secrets, warnings);
     config.testing = parse_testing_config(root, config.server, warnings);
     return config;
 }
@@ -43,6 +45,7 @@ Json config_to_masked_json(const Config& config) {
     out["azure"]["sandbox_catalog"] = sandbox::to_json(config.sandbox_catalog);
     out["scheduler"] = to_json(config.scheduler);
     add_integration_rules_json(out, config.rules);
+    out["reconciliation"] = to_json(config.reconciliation);
     out["testing"] = to_json(config.testing);
     return out;
 }

@@ -15,6 +15,7 @@
 #include "ops/ops_config.hpp"
 #include "pipeline/scheduler_config.hpp"
 #include "platform/logging.hpp"
+#include "reconcile/reconcile_config.hpp"
 
 namespace meterbridge::app {
 
@@ -29,6 +30,7 @@ struct Config {
     std::optional<sandbox::SandboxCatalog> sandbox_catalog;  // azure.sandbox_catalog (sandbox mode only)
     SchedulerConfig scheduler;
     IntegrationRules rules;                    // integrations, external_mappings, accounts
+    ReconciliationConfig reconciliation;
     TestingConfig testing;
 
     ConfigWarnings warnings;  // non-fatal findings, in document order

@@ -193,6 +193,11 @@ void append_json_string(std::string& out, std::string_view text) {
     out.push_back('"');
 }
 
+Json exact_number(const Decimal& value) {
+    const std::string text = value.to_string();
+    return Json::binary(std::vector<std::uint8_t>(text.begin(), text.end()), kNumberTextSubtype);
+}
+
 std::string dump_exact(const Json& value) {
     std::string out;
     dump_into(value, out);

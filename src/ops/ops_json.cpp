@@ -59,11 +59,6 @@ Json text_or_null(const std::string& text) { return text.empty() ? Json(nullptr)
 
 }  // namespace
 
-Json exact_number(const Decimal& value) {
-    const std::string text = value.to_string();
-    return Json::binary(std::vector<std::uint8_t>(text.begin(), text.end()), kNumberTextSubtype);
-}
-
 Json instant_json(const std::optional<Instant>& instant) {
     return instant ? instant_json(*instant) : Json(nullptr);
 }

@@ -39,8 +39,6 @@ Json event_detail_json(const store::EventDetail& detail);
 // A mapping in the SPEC §3 shape plus "source": "config" | "api".
 Json mapping_json(const ExternalMapping& mapping, std::string_view source);
 
-// A Decimal as an exact JSON number.
-Json exact_number(const Decimal& value);
 // An ISO-8601 instant ("...Z", milliseconds shown when non-zero), or null.
 Json instant_json(const std::optional<Instant>& instant);
 

@@ -35,7 +35,9 @@ const std::map<std::string, std::set<std::string>>& rooms() {
         {"intake", {"core", "net", "m3ter", "store", "platform"}},
         {"pipeline", {"core", "net", "m3ter", "store", "azure", "platform"}},
         {"ops", {"core", "net", "store", "azure", "platform"}},
-        {"cli", {"core", "net", "m3ter", "store", "azure", "sandbox", "platform", "intake", "pipeline", "ops"}},
+        {"reconcile", {"core", "net", "store", "azure", "platform"}},
+        {"cli", {"core", "net", "m3ter", "store", "azure", "sandbox", "platform", "intake", "pipeline", "ops",
+                 "reconcile"}},
     };
     return table;
 }

@@ -36,6 +36,9 @@ Result<Decimal> decimal_from_json(const Json& value, std::string_view field);
 // The same for a number's text from exact_number_text (or JsonTape).
 Result<Decimal> decimal_from_number_text(const std::optional<std::string>& text, std::string_view field);
 
+// A Decimal as an exact JSON number (dump_exact writes its text as is).
+Json exact_number(const Decimal& value);
+
 // Serialises a DOM from parse_exact_json, writing exact numbers as their text.
 std::string dump_exact(const Json& value);
 

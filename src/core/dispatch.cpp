@@ -117,6 +117,28 @@ std::pair<std::string, std::string> refusal_error(int http_status, std::string_v
     return {code, message};
 }
 
+Result<EventState> settle_by_evidence(const OutboxEvent& event, recon::Settlement as, Instant now) {
+    if (as == recon::Settlement::Undecidable) {
+        return make_error("invalid_field", "an event is settled as recorded or not_recorded, not undecidable", "as");
+    }
+    const std::string name = "event " + std::to_string(event.id);
+    const bool window_closed = floor_hour(event.request.effective_start_time) + kAzureWindow <= now;
+    const bool settleable = event.state == EventState::Unresolved ||
+                            (event.state == EventState::Sending && event.maybe_sent && window_closed);
+    if (!settleable) {
+        std::string why;
+        if (event.state == EventState::Sending && !window_closed) {
+            why = " and its slot is still inside Azure's 24-hour window: it may still be answered";
+        } else if (event.state == EventState::Sending) {
+            why = " and was never possibly recorded by an earlier request";
+        } else {
+            why = ": only an unresolved event is settled from evidence";
+        }
+        return make_error("invalid_state", name + " is " + std::string(to_string(event.state)) + why);
+    }
+    return as == recon::Settlement::Recorded ? EventState::Accepted : EventState::Expired;
+}
+
 std::vector<PendingUnits> requeue_units(const OutboxEvent& event, EventState new_state, Instant now) {
     const Instant slot = floor_hour(event.request.effective_start_time);
     Instant hint = slot;

@@ -7,8 +7,8 @@ namespace meterbridge::store {
 Result<std::int64_t> SqliteStore::append_exchange(const ExchangeRecord& x, const ExchangeLinks& links) {
     return write([&](sqlite::Database& db) -> Result<std::int64_t> {
         db.prepare("INSERT INTO exchanges (kind, method, url, status, request_headers, request_body, response_headers, "
-                   "response_body, request_id, correlation_id, batch_id, delivery_id, started_at, duration_ms, error) "
-                   "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")
+                   "response_body, request_id, correlation_id, batch_id, delivery_id, started_at, duration_ms, error, "
+                   "reconciliation_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")
             .bind_all(to_string(x.kind), x.method, x.url, x.status, headers_to_json(x.request_headers))
             .bind_blob(6, x.request_body)
             .bind(7, headers_to_json(x.response_headers))
@@ -20,6 +20,7 @@ Result<std::int64_t> SqliteStore::append_exchange(const ExchangeRecord& x, const
             .bind(13, to_ms(x.started))
             .bind(14, static_cast<std::int64_t>(x.duration.count()))
             .bind(15, x.error)
+            .bind(16, links.reconciliation_id)
             .run();
         const std::int64_t id = db.last_insert_rowid();
         for (const std::int64_t run : links.run_ids) {

@@ -247,10 +247,62 @@ ALTER TABLE bill_versions ADD COLUMN retry_at INTEGER;
 ALTER TABLE bill_versions ADD COLUMN retry_reason TEXT NOT NULL DEFAULT '';
 )sql";
 
+// Reconciliation (SPEC §8, issue 16):
+// - the events a comparison reads are found by their slot's start alone (the
+//   slot index leads with the resource);
+// - reconciliation runs, their totals per outcome, their report, and per
+//   source the last day compared once final (the daily run starts after it);
+// - an exchange fetched for a run is tagged with it (NULL for the others;
+//   the partial index holds only the tagged ones);
+// - one settlement per event at most (the primary key): who settled it,
+//   when, the verdict and its evidence.
+constexpr const char* kSchemaV4 = R"sql(
+CREATE INDEX events_effective_start ON events (effective_start);
+
+CREATE TABLE reconciliations (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    from_day      TEXT    NOT NULL,     -- YYYY-MM-DD, inclusive
+    to_day        TEXT    NOT NULL,     -- YYYY-MM-DD, inclusive
+    sources       TEXT    NOT NULL,     -- JSON array of source names
+    triggered_by  TEXT    NOT NULL CHECK (triggered_by IN ('api', 'daily', 'cli')),
+    status        TEXT    NOT NULL CHECK (status IN ('running', 'done', 'failed')),
+    error         TEXT    NOT NULL DEFAULT '',
+    totals        TEXT    NOT NULL DEFAULT '{}',  -- JSON object: outcome -> rows
+    report        TEXT,                 -- JSON; NULL while running
+    started_at    INTEGER NOT NULL,
+    finished_at   INTEGER,
+    CHECK (from_day <= to_day)
+) STRICT;
+CREATE INDEX reconciliations_running ON reconciliations (id) WHERE status = 'running';
+
+CREATE TABLE reconciliation_final_days (
+    reconciliation_id INTEGER NOT NULL REFERENCES reconciliations (id),
+    source            TEXT    NOT NULL,
+    final_through     TEXT    NOT NULL,  -- YYYY-MM-DD
+    PRIMARY KEY (source, final_through, reconciliation_id)
+) STRICT, WITHOUT ROWID;
+
+ALTER TABLE exchanges ADD COLUMN reconciliation_id INTEGER;
+CREATE INDEX exchanges_reconciliation ON exchanges (reconciliation_id) WHERE reconciliation_id IS NOT NULL;
+
+CREATE TABLE event_settlements (
+    event_id          INTEGER PRIMARY KEY REFERENCES events (id),
+    verdict           TEXT    NOT NULL CHECK (verdict IN ('recorded', 'not_recorded')),
+    settled_by        TEXT    NOT NULL CHECK (settled_by IN ('api', 'auto')),
+    evidence          TEXT    NOT NULL,
+    reconciliation_id INTEGER,
+    previous_state    TEXT    NOT NULL,
+    new_state         TEXT    NOT NULL,
+    quantity          INTEGER NOT NULL,
+    settled_at        INTEGER NOT NULL
+) STRICT;
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "initial schema: deliveries, bills, mappings, runs, ledger, outbox, exchange log", kSchemaV1},
     Migration{2, "indexes of unprocessed bill versions and of ready pending units", kSchemaV2},
     Migration{3, "retry columns of bill versions waiting on m3ter", kSchemaV3},
+    Migration{4, "reconciliation: runs, final days, exchanges of a run, event settlements", kSchemaV4},
 };
 
 }  // namespace

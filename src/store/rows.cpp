@@ -79,6 +79,7 @@ StoredExchange read_exchange(const sqlite::Statement& row) {
     x.started = from_ms(row.int64(13));
     x.duration = Duration{row.int64(14)};
     x.error = row.text(15);
+    s.links.reconciliation_id = row.optional_int64(16);
     return s;
 }
 

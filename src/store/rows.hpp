@@ -33,14 +33,14 @@
 #define MB_EXCHANGE_COLUMNS                                                                                     \
     "x.id, x.kind, x.method, x.url, x.status, x.request_headers, x.request_body, x.response_headers, "         \
     "x.response_body, x.request_id, x.correlation_id, x.batch_id, x.delivery_id, x.started_at, x.duration_ms, " \
-    "x.error"
+    "x.error, x.reconciliation_id"
 
 namespace meterbridge::store {
 
 BillVersionRecord read_bill_version(const sqlite::Statement& row);
 IntegrationRunRecord read_run(const sqlite::Statement& row);
 DeliveryRecord read_delivery(const sqlite::Statement& row);
-StoredExchange read_exchange(const sqlite::Statement& row);  // links: batch_id, delivery_id only
+StoredExchange read_exchange(const sqlite::Statement& row);  // links: batch_id, delivery_id, reconciliation_id only
 void load_links(sqlite::Database& db, StoredExchange& exchange);  // run_ids, event_ids
 
 // An event without shares (row of MB_EVENT_COLUMNS), and with them.

@@ -7,7 +7,8 @@
 // database has only the writer connection, which then also serves reads.
 //
 // The operations are spread over one file per area (deliveries.cpp,
-// mappings.cpp, ledger.cpp, runs.cpp, exchanges.cpp, queries.cpp); this file
+// mappings.cpp, ledger.cpp, runs.cpp, exchanges.cpp, queries.cpp,
+// reconciliations.cpp, settlements.cpp); this file
 // declares them and the transaction helpers they share.
 #include <memory>
 #include <mutex>
@@ -104,6 +105,20 @@ public:
     Result<std::vector<EventDetail>> list_events(const EventQuery& query) override;
     Result<StoreMetrics> metrics() override;
     Status writable() override;
+
+    Result<std::vector<recon::LedgerEvent>> reconciliation_events(Instant from, Instant to) override;
+    Result<std::int64_t> create_reconciliation(recon::Day from_day, recon::Day to_day,
+                                               const std::vector<std::string>& sources, const std::string& trigger,
+                                               Instant now) override;
+    Status finish_reconciliation(std::int64_t id, const ReconciliationFinish& finish, Instant now) override;
+    Result<ReconciliationRecord> get_reconciliation(std::int64_t id) override;
+    Result<std::vector<ReconciliationRecord>> list_reconciliations(const ReconciliationQuery& query) override;
+    Result<std::vector<StoredExchange>> reconciliation_exchanges(std::int64_t id) override;
+    Result<std::optional<recon::Day>> latest_final_day(const std::string& source) override;
+    Result<std::vector<std::int64_t>> fail_interrupted_reconciliations(Instant now) override;
+    using ReconciliationStore::settle_unresolved;
+    Status settle_unresolved(const EventSettlementRequest& request, Instant now, const SlotPolicy& policy) override;
+    Result<std::optional<EventSettlementRecord>> event_settlement(std::int64_t event_id) override;
 
 private:
     // Runs `body(db)` in one IMMEDIATE transaction on the writer connection;

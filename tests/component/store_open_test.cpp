@@ -65,6 +65,13 @@ TEST(StoreOpen, ASchemaOneDatabaseIsMigratedAndItsPendingVersionsFound) {
     }
     {
         store::sqlite::Database db = store::sqlite::Database::open(path);
+        // Undone newest first: v4 (reconciliation), v3, v2.
+        db.exec("DROP INDEX events_effective_start");
+        db.exec("DROP TABLE event_settlements");
+        db.exec("DROP TABLE reconciliation_final_days");
+        db.exec("DROP TABLE reconciliations");
+        db.exec("DROP INDEX exchanges_reconciliation");
+        db.exec("ALTER TABLE exchanges DROP COLUMN reconciliation_id");
         db.exec("DROP INDEX bill_versions_unprocessed");
         db.exec("DROP INDEX pending_units_ready");
         db.exec("ALTER TABLE bill_versions DROP COLUMN retry_attempts");
@@ -75,8 +82,10 @@ TEST(StoreOpen, ASchemaOneDatabaseIsMigratedAndItsPendingVersionsFound) {
     auto store = store::open_sqlite_store(path);
     EXPECT_EQ(testing::sql_int(path, "PRAGMA user_version"), store::latest_schema_version());
     EXPECT_EQ(testing::sql_int(path, "SELECT count(*) FROM sqlite_master WHERE name IN "
-                                     "('bill_versions_unprocessed', 'pending_units_ready')"),
-              2);
+                                     "('bill_versions_unprocessed', 'pending_units_ready', 'events_effective_start', "
+                                     "'reconciliations', 'reconciliation_final_days', 'event_settlements', "
+                                     "'exchanges_reconciliation')"),
+              7);
     const auto pending = store->pending_bill_versions(0, 10, Instant{});
     ASSERT_TRUE(pending.ok()) << pending.error().message;
     ASSERT_EQ(pending->size(), 1u);

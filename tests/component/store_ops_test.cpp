@@ -107,9 +107,9 @@ TEST_F(StoreOps, IntegrationRunKeepsItsConfigHeldItemsAndEveryPayload) {
 
     // A token call tied to the run, the batch tied to its events, and an unrelated exchange.
     ASSERT_TRUE(store_->append_exchange(exchange(ExchangeKind::Token, 200, "2026-01-01T10:20:02Z"),
-                                        store::ExchangeLinks{{run_id.value()}, {}, std::nullopt, ""})
+                                        store::ExchangeLinks{{run_id.value()}, {}, std::nullopt, "", std::nullopt})
                     .ok());
-    auto linked = store::make_linked_exchange_log(*store_, store::ExchangeLinks{{}, events, std::nullopt, "c-1"});
+    auto linked = store::make_linked_exchange_log(*store_, store::ExchangeLinks{{}, events, std::nullopt, "c-1", std::nullopt});
     linked->record(exchange(ExchangeKind::Azure, 200, "2026-01-01T10:20:03Z"));
     store_->record(exchange(ExchangeKind::Azure, 500, "2026-01-01T10:20:04Z"));
 
@@ -141,7 +141,7 @@ TEST_F(StoreOps, IntegrationRunKeepsItsConfigHeldItemsAndEveryPayload) {
     second.started_at = at("2026-01-01T11:00:00Z");
     const auto second_id = store_->record_integration_run(second);
     ASSERT_TRUE(store_->append_exchange(exchange(ExchangeKind::Azure, 200, "2026-01-01T11:00:05Z"),
-                                        store::ExchangeLinks{{}, events, std::nullopt, "c-2"})
+                                        store::ExchangeLinks{{}, events, std::nullopt, "c-2", std::nullopt})
                     .ok());
     EXPECT_EQ(store_->integration_run(run_id.value())->exchanges.size(), 2u);
     EXPECT_EQ(store_->integration_run(second_id.value())->exchanges.size(), 1u);
@@ -347,7 +347,7 @@ TEST_F(StoreOps, PruneDropsOldPayloadsButNeverTheLedger) {
     run.config_snapshot = "{}";
     const auto run_id = store_->record_integration_run(run);
     ASSERT_TRUE(store_->append_exchange(exchange(ExchangeKind::Azure, 200, "2025-01-01T00:00:01Z"),
-                                        store::ExchangeLinks{{run_id.value()}, events, std::nullopt, "old"})
+                                        store::ExchangeLinks{{run_id.value()}, events, std::nullopt, "old", std::nullopt})
                     .ok());
     ASSERT_TRUE(store_->append_exchange(exchange(ExchangeKind::Azure, 200, "2026-01-01T10:00:01Z"), {}).ok());
 

@@ -142,6 +142,36 @@ TEST(Dispatch, RequeuedUnitsStartFromTheRightHour) {
     EXPECT_EQ(requeue_units(e, EventState::Requeued, now)[0].slot_hint, at("2026-01-01T09:00:00Z"));
 }
 
+TEST(Dispatch, OnlyAnEventAzureMayHoldAndNeverAnsweredIsSettledFromEvidence) {
+    const Instant now = at("2026-01-02T09:00:00Z");  // the 09:00 slot of the day before has just left the window
+    const OutboxEvent unresolved = event(1, "2026-01-01T09:00:00Z", EventState::Unresolved);
+    EXPECT_EQ(settle_by_evidence(unresolved, recon::Settlement::Recorded, now).value(), EventState::Accepted);
+    EXPECT_EQ(settle_by_evidence(unresolved, recon::Settlement::NotRecorded, now).value(), EventState::Expired);
+    const auto undecidable = settle_by_evidence(unresolved, recon::Settlement::Undecidable, now);
+    ASSERT_FALSE(undecidable.ok());
+    EXPECT_EQ(undecidable.error().field, "as");
+
+    // Sending and possibly recorded: only once Azure's window has closed.
+    OutboxEvent sending = event(2, "2026-01-01T09:00:00Z", EventState::Sending);
+    sending.maybe_sent = true;
+    EXPECT_EQ(settle_by_evidence(sending, recon::Settlement::NotRecorded, now).value(), EventState::Expired);
+    const auto early = settle_by_evidence(sending, recon::Settlement::NotRecorded, now - minutes{1});
+    ASSERT_FALSE(early.ok());
+    EXPECT_EQ(early.error().code, "invalid_state");
+    EXPECT_NE(early.error().message.find("24-hour window"), std::string::npos);
+    sending.maybe_sent = false;
+    EXPECT_EQ(settle_by_evidence(sending, recon::Settlement::Recorded, now).error().code, "invalid_state");
+
+    // Settled already, or never at Azure: refused, so nothing is sent twice.
+    for (const EventState state : {EventState::Planned, EventState::Accepted, EventState::Conflict, EventState::Expired,
+                                   EventState::Rejected, EventState::Requeued, EventState::Cancelled}) {
+        const auto refused = settle_by_evidence(event(3, "2026-01-01T09:00:00Z", state), recon::Settlement::Recorded, now);
+        ASSERT_FALSE(refused.ok()) << to_string(state);
+        EXPECT_EQ(refused.error().code, "invalid_state");
+        EXPECT_NE(refused.error().message.find(std::string(to_string(state))), std::string::npos);
+    }
+}
+
 TEST(Dispatch, BackoffGrowsWithJitterAndHonoursRetryAfter) {
     const Instant now = at("2026-01-01T09:00:00Z");
     EXPECT_EQ(next_attempt_at(1, std::nullopt, now, 0), now + seconds{1});

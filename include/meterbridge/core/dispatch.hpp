@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "meterbridge/core/outbox.hpp"
+#include "meterbridge/core/recon.hpp"
+#include "meterbridge/core/result.hpp"
 
 namespace meterbridge {
 
@@ -75,6 +77,20 @@ std::pair<std::string, std::string> refusal_error(int http_status, std::string_v
 // Conflict: from the hour after the slot; Expired: from the current hour;
 // Requeued (ops retry of a rejected event): from its own slot.
 std::vector<PendingUnits> requeue_units(const OutboxEvent& event, EventState new_state, Instant now);
+
+// Settling an event from reconciliation evidence (SPEC §8, POST
+// /events/{id}/settle, reconciliation.auto_settle). Only an event that Azure
+// may hold without ever having answered for it, and that can never be sent
+// again, is settled this way: Unresolved, or Sending with maybe_sent once its
+// slot has left Azure's 24-hour window (the stale sweep would make it
+// Unresolved; plan_batches stopped sending it 5 minutes before the window
+// closed, so no request carrying it can be in flight). Anything else, e.g. an
+// event settled already, is refused with invalid_state: a settlement can
+// never send a unit twice.
+// Recorded -> Accepted (its units count as accepted); NotRecorded -> Expired
+// (its units re-queued in a current slot, as requeue_units does for an
+// expired event). Undecidable is no settlement: invalid_field "as".
+Result<EventState> settle_by_evidence(const OutboxEvent& event, recon::Settlement as, Instant now);
 
 // When a failed send is tried again: exponential backoff from 2 s, doubling
 // per attempt up to 10 min, with "equal jitter" (half fixed, half random from

@@ -16,6 +16,7 @@
 #include "meterbridge/core/exchange_log.hpp"
 #include "meterbridge/core/ledger.hpp"
 #include "meterbridge/core/outbox.hpp"
+#include "meterbridge/core/recon.hpp"
 #include "meterbridge/core/result.hpp"
 #include "meterbridge/core/time.hpp"
 
@@ -120,6 +121,7 @@ struct ExchangeLinks {
     std::vector<std::int64_t> event_ids;
     std::optional<std::int64_t> delivery_id;
     std::string batch_id;  // e.g. the x-ms-correlationid shared by a batch's attempts
+    std::optional<std::int64_t> reconciliation_id;  // a reconciliation run's fetch from an Azure source
 };
 
 struct StoredExchange {
@@ -260,6 +262,71 @@ struct StaleOutcome {
 struct PruneOutcome {
     std::int64_t exchanges_deleted = 0;
     std::int64_t delivery_bodies_cleared = 0;
+};
+
+// ------------------------------------------------------------- reconciliation
+
+// A reconciliation run (SPEC §8): created `running`, finished `done` or
+// `failed`; a run still `running` when the daemon died is failed with
+// "interrupted" at the next start (fail_interrupted_reconciliations).
+enum class ReconciliationStatus { Running, Done, Failed };
+std::string_view to_string(ReconciliationStatus status);  // "running" | "done" | "failed"
+std::optional<ReconciliationStatus> reconciliation_status_from(std::string_view text);
+
+struct ReconciliationRecord {
+    std::int64_t id = 0;
+    recon::Day from_day;               // inclusive, UTC
+    recon::Day to_day;                 // inclusive, UTC
+    std::vector<std::string> sources;  // recon::to_string(Source) names, as asked
+    std::string trigger;               // "api" | "daily" | "cli"
+    ReconciliationStatus status = ReconciliationStatus::Running;
+    std::string error;                 // failed: why ("interrupted" for a run the daemon's death cut short)
+    std::map<recon::Outcome, std::int64_t> totals;  // rows per outcome; empty until done
+    // Per source name: the last day of the run that was final for that source
+    // (day end + processing delay <= the run's time) and compared with Azure's
+    // rows; a source whose fetch failed, or whose days were all pending, has none.
+    std::map<std::string, recon::Day> final_through;
+    std::optional<std::string> report_json;  // the report; nullopt while running and in lists
+    Instant started_at;
+    std::optional<Instant> finished_at;
+};
+
+// What finish_reconciliation records.
+struct ReconciliationFinish {
+    ReconciliationStatus status = ReconciliationStatus::Done;  // Done or Failed
+    std::string error;                                         // Failed: required
+    std::string report_json;                                   // Done: the report (JSON text); may be "" when failed
+    std::map<recon::Outcome, std::int64_t> totals;
+    std::map<std::string, recon::Day> final_through;           // see ReconciliationRecord
+};
+
+struct ReconciliationQuery {
+    std::optional<recon::Day> from;  // runs whose [from_day, to_day] overlaps [from, to]
+    std::optional<recon::Day> to;
+    std::size_t limit = 100;         // 1..1000
+};
+
+// Settling an `unresolved` event from evidence (SPEC §8; dispatch.hpp
+// settle_by_evidence decides whether it may be settled).
+struct EventSettlementRequest {
+    std::int64_t event_id = 0;
+    recon::Settlement as = recon::Settlement::Undecidable;  // Recorded or NotRecorded
+    std::string settled_by = "api";                         // "api" | "auto"
+    std::string evidence;                                   // the arithmetic, or the operator's note
+    std::optional<std::int64_t> reconciliation_id;          // the run whose proposal it applies, if any
+};
+
+// A settlement as recorded, for ops.
+struct EventSettlementRecord {
+    std::int64_t event_id = 0;
+    recon::Settlement as = recon::Settlement::Recorded;
+    std::string settled_by;
+    std::string evidence;
+    std::optional<std::int64_t> reconciliation_id;
+    EventState previous_state = EventState::Unresolved;  // Unresolved, or Sending past the window
+    EventState new_state = EventState::Accepted;         // Accepted, or Expired (units re-queued)
+    std::int64_t quantity = 0;                           // the event's units
+    Instant settled_at;
 };
 
 }  // namespace meterbridge::store

@@ -18,8 +18,10 @@
 // implement them piece by piece and each user takes only what it needs:
 // IntakeStore (the webhook intake), LedgerStore (the scheduler: conversion,
 // slots, sending, settling), OpsQueries (read-only views for the ops API and
-// metrics) and OpsStore (those views plus the operator's actions). Store is
-// their union, for the daemon's wiring and the tests.
+// metrics), OpsStore (those views plus the operator's actions) and
+// ReconciliationStore (SPEC §8: our side of a reconciliation, its runs, and
+// settling unresolved events from evidence). Store is their union, for the
+// daemon's wiring and the tests.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -36,6 +38,7 @@
 #include "meterbridge/core/integration.hpp"
 #include "meterbridge/core/ledger.hpp"
 #include "meterbridge/core/outbox.hpp"
+#include "meterbridge/core/recon.hpp"
 #include "meterbridge/core/result.hpp"
 #include "meterbridge/core/slotting.hpp"
 #include "meterbridge/store/records.hpp"
@@ -262,10 +265,71 @@ public:
     virtual Status retry_rejected(std::int64_t event_id, Instant now, const SlotPolicy& policy) = 0;
 };
 
+// ---- reconciliation (SPEC §8): what the comparison reads from our ledger,
+// the runs and their exchanges, and settling unresolved events from evidence.
+// The core (recon.hpp) compares and proposes; this persists and loads.
+class ReconciliationStore {
+public:
+    virtual ~ReconciliationStore() = default;
+
+    // Every event with effective start in [from, to) that Azure holds or may
+    // hold, by id, with its shares of units > 0 (by integration, bill): state
+    // accepted -> Accepted; unresolved, or sending with maybe_sent ->
+    // Unresolved. Planned, first-attempt sending, conflict, expired, rejected,
+    // requeued and cancelled events are not Azure's and are left out. One read
+    // transaction (a consistent snapshot beside the scheduler's writes).
+    virtual Result<std::vector<recon::LedgerEvent>> reconciliation_events(Instant from, Instant to) = 0;
+
+    // A new run, status running; returns its id. invalid_field "sources" for a
+    // name recon::source_from does not know (or none), "trigger" unless
+    // api|daily|cli, "from" when from_day > to_day.
+    virtual Result<std::int64_t> create_reconciliation(recon::Day from_day, recon::Day to_day,
+                                                       const std::vector<std::string>& sources,
+                                                       const std::string& trigger, Instant now) = 0;
+    // Stores the outcome of a running run. not_found; invalid_state when it
+    // is not running (finished already, or failed as interrupted);
+    // invalid_field "status" for Running, "error" for a failure without one.
+    virtual Status finish_reconciliation(std::int64_t id, const ReconciliationFinish& finish, Instant now) = 0;
+    virtual Result<ReconciliationRecord> get_reconciliation(std::int64_t id) = 0;  // with its report; not_found
+    // Newest first, without their reports (report_json nullopt).
+    virtual Result<std::vector<ReconciliationRecord>> list_reconciliations(const ReconciliationQuery& query) = 0;
+    // The exchanges logged with links.reconciliation_id == id, oldest first.
+    virtual Result<std::vector<StoredExchange>> reconciliation_exchanges(std::int64_t id) = 0;
+    // For the daily run: the last day a done run compared with `source` once
+    // the day was final (ReconciliationFinish::final_through); nullopt if
+    // none. The daily run reconciles from the day after (the oldest over its
+    // sources) to yesterday, so a day still pending is compared again the
+    // next day until it is final.
+    virtual Result<std::optional<recon::Day>> latest_final_day(const std::string& source) = 0;
+    // Called once at the daemon's start, before any run: every run still
+    // `running` (its process died) becomes failed with "interrupted" at
+    // `now`. Returns their ids.
+    virtual Result<std::vector<std::int64_t>> fail_interrupted_reconciliations(Instant now) = 0;
+
+    // Settles an unresolved event from evidence (POST /events/{id}/settle,
+    // reconciliation.auto_settle), in one transaction: core's
+    // settle_by_evidence decides (invalid_state unless unresolved, or sending
+    // with maybe_sent past Azure's window; a second settlement is refused, so
+    // no unit is ever sent twice); recorded -> accepted (no usage_event_id:
+    // error_code "SettledRecorded" and the evidence say how); not_recorded ->
+    // expired, its units re-queued as pending exactly as an expired event's
+    // (error_code "SettledNotRecorded"); then every (integration, bill) it
+    // carries is reconciled as settle() does, and the settlement is recorded.
+    // not_found; invalid_field "settled_by" unless api|auto.
+    virtual Status settle_unresolved(const EventSettlementRequest& request, Instant now, const SlotPolicy& policy) = 0;
+    // The operator's form: settled_by "api".
+    Status settle_unresolved(std::int64_t event_id, recon::Settlement as, const std::string& evidence, Instant now,
+                             const SlotPolicy& policy) {
+        return settle_unresolved(EventSettlementRequest{event_id, as, "api", evidence, std::nullopt}, now, policy);
+    }
+    // The settlement of an event, if it was settled from evidence; not_found for an unknown event.
+    virtual Result<std::optional<EventSettlementRecord>> event_settlement(std::int64_t event_id) = 0;
+};
+
 // All of them: what a backend implements and the daemon wires. A method
 // that two interfaces declare is declared again here, so that a call
 // through Store is not ambiguous.
-class Store : public IntakeStore, public LedgerStore, public OpsStore {
+class Store : public IntakeStore, public LedgerStore, public OpsStore, public ReconciliationStore {
 public:
     ~Store() override = default;
     Result<std::vector<ExternalMapping>> list_mappings() override = 0;

@@ -1,5 +1,6 @@
 #include "ops/metrics_text.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <map>
@@ -194,6 +195,43 @@ std::string render_metrics(const store::StoreMetrics& metrics, const ProcessMetr
     out.sample("meterbridge_token_refreshes_total",
                process.token_fetches ? static_cast<std::int64_t>(*process.token_fetches) : 0);
 
+    return out.text();
+}
+
+std::string render_reconciliation_metrics(const std::vector<store::ReconciliationRecord>& runs, Instant now) {
+    MetricsText out;
+    const store::ReconciliationRecord* latest = nullptr;  // runs are newest first
+    for (const auto& run : runs) {
+        if (run.status == store::ReconciliationStatus::Done) {
+            latest = &run;
+            break;
+        }
+    }
+    out.family("meterbridge_reconciliation_rows", "gauge",
+               "Rows of the latest finished reconciliation, by outcome (SPEC 8).");
+    for (const recon::Outcome outcome : {recon::Outcome::Matched, recon::Outcome::MissingAtAzure,
+                                         recon::Outcome::UnknownToUs, recon::Outcome::QuantityMismatch,
+                                         recon::Outcome::Rejected, recon::Outcome::Mismatch, recon::Outcome::Pending}) {
+        std::int64_t count = 0;
+        if (latest != nullptr) {
+            if (const auto found = latest->totals.find(outcome); found != latest->totals.end()) count = found->second;
+        }
+        out.sample("meterbridge_reconciliation_rows", count, {{"outcome", std::string(recon::to_string(outcome))}});
+    }
+    out.family("meterbridge_reconciliation_runs", "gauge", "Recent reconciliation runs (last 100), by status.");
+    for (const auto status : {store::ReconciliationStatus::Running, store::ReconciliationStatus::Done,
+                              store::ReconciliationStatus::Failed}) {
+        const auto count = std::count_if(runs.begin(), runs.end(), [&](const auto& run) { return run.status == status; });
+        out.sample("meterbridge_reconciliation_runs", static_cast<std::int64_t>(count),
+                   {{"status", std::string(store::to_string(status))}});
+    }
+    out.family("meterbridge_reconciliation_last_finished_age_seconds", "gauge",
+               "Seconds since the latest finished reconciliation (-1: none yet).");
+    std::int64_t age = -1;
+    if (latest != nullptr && latest->finished_at) {
+        age = std::chrono::duration_cast<std::chrono::seconds>(now - *latest->finished_at).count();
+    }
+    out.sample("meterbridge_reconciliation_last_finished_age_seconds", age);
     return out.text();
 }
 

@@ -43,4 +43,9 @@ struct ProcessMetrics {
 // result) so that dashboards and alerts never see a series vanish.
 std::string render_metrics(const store::StoreMetrics& metrics, const ProcessMetrics& process, Instant now);
 
+// The reconciliation families (SPEC §8): the rows per outcome of the latest
+// finished run (every outcome present, 0 before the first run), the runs per
+// status among `runs`, and the age of the latest finished run.
+std::string render_reconciliation_metrics(const std::vector<store::ReconciliationRecord>& runs, Instant now);
+
 }  // namespace meterbridge::app

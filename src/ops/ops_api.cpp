@@ -146,6 +146,151 @@ void wake(const OpsContext& context) {
 
 // ------------------------------------------------------------ handlers
 
+// A JSON object body (415 / 400 answers otherwise).
+Result<Json> json_object_body(const net::HttpRequest& request, std::string_view what) {
+    if (!net::is_json_content_type(request.headers.get("Content-Type"))) {
+        return make_error("unsupported_media_type", std::string(what) + " must be sent as application/json",
+                          "Content-Type");
+    }
+    auto document = parse_exact_json(request.body);
+    if (!document) return document.error();
+    if (!document->is_object()) return make_error("invalid_field", "the body must be a JSON object");
+    return std::move(*document);
+}
+
+net::HttpResponse body_error_response(const Error& error) {
+    return error_response(error.code == "unsupported_media_type" ? 415 : 400, error);
+}
+
+Result<recon::Day> day_field(const Json& body, const std::string& name) {
+    const auto found = body.find(name);
+    if (found == body.end() || !found->is_string()) {
+        return make_error("invalid_field", name + " is required: a UTC day \"YYYY-MM-DD\"", name);
+    }
+    auto day = recon::parse_day(found->get<std::string>());
+    if (!day) return make_error("invalid_field", name + ": expected a UTC day \"YYYY-MM-DD\"", name);
+    return *day;
+}
+
+Json reconciliation_json(const store::ReconciliationRecord& run) {
+    Json totals = Json::object();
+    for (const auto& [outcome, count] : run.totals) totals[std::string(recon::to_string(outcome))] = count;
+    Json final_through = Json::object();
+    for (const auto& [source, day] : run.final_through) final_through[source] = recon::format_day(day);
+    Json out = {{"id", run.id},
+                {"from", recon::format_day(run.from_day)},
+                {"to", recon::format_day(run.to_day)},
+                {"sources", run.sources},
+                {"trigger", run.trigger},
+                {"status", store::to_string(run.status)},
+                {"error", run.error.empty() ? Json(nullptr) : Json(run.error)},
+                {"startedAt", instant_json(std::optional<Instant>(run.started_at))},
+                {"finishedAt", instant_json(run.finished_at)},
+                {"totals", std::move(totals)},
+                {"finalThrough", std::move(final_through)}};
+    return out;
+}
+
+net::HttpResponse start_reconciliation(OpsContext& context, const net::HttpRequest& request) {
+    auto body = json_object_body(request, "a reconciliation request");
+    if (!body) return body_error_response(body.error());
+    auto from = day_field(*body, "from");
+    if (!from) return error_response(400, from.error());
+    auto to = day_field(*body, "to");
+    if (!to) return error_response(400, to.error());
+    if (*from > *to) return error_response(400, "invalid_field", "from: must not be after to", "from");
+    std::vector<recon::Source> sources = context.reconciliation_sources;
+    if (const auto listed = body->find("sources"); listed != body->end()) {
+        if (!listed->is_array() || listed->empty()) {
+            return error_response(400, "invalid_field", "sources: a non-empty array of source names", "sources");
+        }
+        sources.clear();
+        for (const Json& name : *listed) {
+            const auto source = name.is_string() ? recon::source_from(name.get<std::string>()) : std::nullopt;
+            if (!source) {
+                return error_response(400, "invalid_field",
+                                      "sources: each must be usage_events, partner_billing or ea_charges", "sources");
+            }
+            sources.push_back(*source);
+        }
+    }
+    auto id = context.start_reconciliation(*from, *to, sources);
+    if (!id) {
+        if (id.error().code == "source_not_configured") return error_response(400, id.error());
+        return store_error_response(id.error());
+    }
+    auto response = json_response(202, {{"id", *id}, {"status", "running"}});
+    response.headers.set("Location", "reconciliations/" + std::to_string(*id));
+    return response;
+}
+
+net::HttpResponse get_reconciliation(OpsContext& context, const PathParams& params) {
+    const auto id = id_param(params, "id");
+    if (!id) return unknown_id("reconciliation", params, "id");
+    auto run = context.reconciliations->get_reconciliation(*id);
+    if (!run) return store_error_response(run.error());
+    Json out = reconciliation_json(*run);
+    if (run->report_json) {
+        auto report = parse_exact_json(*run->report_json);
+        if (!report || !report->is_object()) {
+            return error_response(500, "internal_error", "the stored report of this run is not readable");
+        }
+        for (auto& [key, value] : report->items()) out[key] = value;
+    }
+    auto exchanges = context.reconciliations->reconciliation_exchanges(*id);
+    if (!exchanges) return store_error_response(exchanges.error());
+    Json list = Json::array();
+    for (const auto& exchange : *exchanges) list.push_back(exchange_json(exchange));
+    out["exchanges"] = std::move(list);
+    return json_response(200, out);
+}
+
+net::HttpResponse list_reconciliations(OpsContext& context, const net::HttpRequest& request) {
+    store::ReconciliationQuery query;
+    for (const std::string name : {"from", "to"}) {
+        const auto text = request.query_param(name);
+        if (!text || text->empty()) continue;
+        auto day = recon::parse_day(*text);
+        if (!day) return error_response(400, bad_parameter(name, "expected a UTC day YYYY-MM-DD"));
+        (name == "from" ? query.from : query.to) = *day;
+    }
+    auto runs = context.reconciliations->list_reconciliations(query);
+    if (!runs) return store_error_response(runs.error());
+    Json data = Json::array();
+    for (const auto& run : *runs) data.push_back(reconciliation_json(run));
+    return json_response(200, {{"data", std::move(data)}});
+}
+
+net::HttpResponse settle_event(OpsContext& context, const PathParams& params, const net::HttpRequest& request) {
+    const auto id = id_param(params, "id");
+    if (!id) return unknown_id("event", params, "id");
+    auto body = json_object_body(request, "a settlement");
+    if (!body) return body_error_response(body.error());
+    const auto as = body->find("as");
+    const auto verdict = as != body->end() && as->is_string() ? recon::settlement_from(as->get<std::string>())
+                                                                : std::nullopt;
+    if (!verdict || *verdict == recon::Settlement::Undecidable) {
+        return error_response(400, "invalid_field", "as: must be \"recorded\" or \"not_recorded\"", "as");
+    }
+    store::EventSettlementRequest settlement;
+    settlement.event_id = *id;
+    settlement.as = *verdict;
+    settlement.settled_by = "api";
+    settlement.evidence = "settled by ops through POST /events/{id}/settle";
+    if (const auto evidence = body->find("evidence"); evidence != body->end()) {
+        if (!evidence->is_string()) return error_response(400, "invalid_field", "evidence: must be text", "evidence");
+        settlement.evidence = evidence->get<std::string>();
+    }
+    const Status settled = context.reconciliations->settle_unresolved(settlement, context.clock.now(), context.slot_policy);
+    if (!settled) return store_error_response(settled.error());
+    wake(context);
+    auto event = context.store.event(*id);
+    if (!event) return store_error_response(event.error());
+    Json out = event_json(*event);
+    out["settlement"] = {{"as", recon::to_string(*verdict)}, {"by", "api"}, {"evidence", settlement.evidence}};
+    return json_response(200, out);
+}
+
 net::HttpResponse reported_usage(OpsContext& context, const net::HttpRequest& request) {
     store::ReportedUsageQuery query;
     query.account_id = request.query_param("accountId").value_or("");
@@ -327,7 +472,13 @@ net::HttpResponse metrics(OpsContext& context) {
     if (!figures) return store_error_response(figures.error());
     ProcessMetrics process;
     if (context.tokens != nullptr) process.token_fetches = context.tokens->fetch_count();
-    auto response = net::HttpResponse::text(200, render_metrics(*figures, process, now));
+    std::string text = render_metrics(*figures, process, now);
+    if (context.reconciliations != nullptr) {
+        auto runs = context.reconciliations->list_reconciliations(store::ReconciliationQuery{});
+        if (!runs) return store_error_response(runs.error());
+        text += render_reconciliation_metrics(*runs, now);
+    }
+    auto response = net::HttpResponse::text(200, text);
     response.headers.set("Content-Type", std::string(kMetricsContentType));
     return response;
 }
@@ -343,6 +494,7 @@ net::HttpResponse set_clock(OpsContext& context, const net::HttpRequest& request
     if (!now) return error_response(400, "invalid_field", "now: expected an ISO-8601 instant", "now");
     context.clock.set(*now);
     wake(context);
+    if (context.wake_reconciler) context.wake_reconciler();
     return json_response(200, {{"now", instant_json(std::optional<Instant>(*now))}});
 }
 
@@ -372,6 +524,16 @@ void add_ops_routes(Router& router, OpsContext& context) {
     get("/mappings", Access::Token, [&c](const auto&, const auto&) { return list_mappings(c); });
     add("POST", "/mappings", [&c](const auto& request, const auto&) { return add_mapping(c, request); });
     add("DELETE", "/mappings/{id}", [&c](const auto&, const auto& params) { return delete_mapping(c, params); });
+
+    if (c.reconciliations != nullptr && c.start_reconciliation) {
+        add("POST", "/reconciliations", [&c](const auto& request, const auto&) { return start_reconciliation(c, request); });
+        get("/reconciliations", Access::Token,
+            [&c](const auto& request, const auto&) { return list_reconciliations(c, request); });
+        get("/reconciliations/{id}", Access::Token,
+            [&c](const auto&, const auto& params) { return get_reconciliation(c, params); });
+        add("POST", "/events/{id}/settle",
+            [&c](const auto& request, const auto& params) { return settle_event(c, params, request); });
+    }
 
     // Without clock_control the route does not exist: 404 like any unknown path.
     if (c.testing.clock_control) {

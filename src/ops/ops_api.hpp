@@ -2,9 +2,11 @@
 // The ops HTTP API of SPEC §5: reported usage, bills, integration runs,
 // events, mappings, health, metrics and the testing clock.
 #include <functional>
+#include <vector>
 
 #include "meterbridge/core/integration_config.hpp"
 #include "meterbridge/core/ledger.hpp"
+#include "meterbridge/core/recon.hpp"
 #include "meterbridge/net/router.hpp"
 #include "meterbridge/store/store.hpp"
 #include "meterbridge/net/clocks.hpp"
@@ -27,6 +29,14 @@ struct OpsContext {
     std::function<void()> wake_scheduler;   // after reprocess, retry, clock changes
     std::function<Status()> azure_ready;    // /readyz: a token can be obtained (or sandbox mode)
     const azure::TokenProvider* tokens = nullptr;  // for token refresh metrics; may be null
+
+    // Reconciliation (SPEC §8). Null: the /reconciliations routes do not exist.
+    store::ReconciliationStore* reconciliations = nullptr;
+    // Stores and queues a run, returns its id (the reconciliation service; never blocks on Azure).
+    std::function<Result<std::int64_t>(recon::Day from, recon::Day to, std::vector<recon::Source> sources)>
+        start_reconciliation;
+    std::vector<recon::Source> reconciliation_sources;  // POST /reconciliations without "sources"
+    std::function<void()> wake_reconciler;              // after clock changes (tests)
 };
 
 // Adds every ops route (and /healthz, /readyz, /metrics) to `router`.

@@ -18,9 +18,8 @@ Result<recon::Report> run_reconciliation(const ReconcileRequest& request, const 
         }
         // Rows outside the days asked are the source's filter's business; the
         // comparison ignores them too, so a loose filter costs nothing.
-        const Status read = reader->second(request.from, request.to, [&](const recon::AzureRow& row) {
-            return evidence.add(row);
-        });
+        const Status read = reader->second(
+            request.from, request.to, [&](const recon::AzureRow& row) { return evidence.add(row); }, deps.log);
         if (!read.ok()) {
             Error error = read.error();
             error.message = std::string(recon::to_string(source)) + ": " + error.message;

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "meterbridge/core/exchange_log.hpp"
 #include "meterbridge/core/recon.hpp"
 #include "meterbridge/core/result.hpp"
 #include "meterbridge/core/time.hpp"
@@ -21,9 +22,10 @@ struct ReconcileRequest {
 };
 
 // Hands every row of one source for [from, to] to `sink`; stops at the first
-// error of the sink or of the source.
+// error of the sink or of the source. Its HTTP exchanges go to `log` (null: not logged).
 using RowSink = std::function<Status(const recon::AzureRow&)>;
-using SourceReader = std::function<Status(recon::Day from, recon::Day to, const RowSink& sink)>;
+using SourceReader =
+    std::function<Status(recon::Day from, recon::Day to, const RowSink& sink, ExchangeLog* log)>;
 
 // Our side: the events Azure holds or may hold with effective start in [from, to).
 using LedgerReader = std::function<Result<std::vector<recon::LedgerEvent>>(Instant from, Instant to)>;
@@ -33,6 +35,7 @@ struct ReconcileDeps {
     LedgerReader ledger;
     std::vector<std::pair<std::string, std::string>> subscriptions;  // Azure subscription -> resource
     std::map<recon::Source, Duration> processing_delay;
+    ExchangeLog* log = nullptr;  // where the sources' exchanges go (the run's, in the daemon)
 };
 
 // Errors: "from" after "to" (field from), an unknown or unconfigured source

@@ -2,9 +2,11 @@
 // holds or may hold, with their bills' shares), the runs with their totals,
 // reports and final days, and the exchanges logged for a run.
 #include <algorithm>
+#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
+#include "migrations.hpp"
 #include "rows.hpp"
 #include "sqlite_store.hpp"
 
@@ -80,6 +82,42 @@ std::optional<std::string> status_of(sqlite::Database& db, std::int64_t id) {
     return st.text(0);
 }
 
+// Our side of a comparison, read on `db` (the store's reader, or the
+// read-only connection of read_reconciliation_events).
+std::vector<recon::LedgerEvent> load_ledger_events(sqlite::Database& db, Instant from, Instant to) {
+    std::vector<recon::LedgerEvent> events;
+    // One statement: events and their shares joined, so a month is one
+    // index range scan plus one primary-key probe per event. INDEXED BY:
+    // without statistics the planner may prefer the state index, which
+    // would scan every accepted event ever.
+    sqlite::Statement st = db.prepare(
+        "SELECT e.id, e.resource_id, e.dimension, e.effective_start, e.quantity, e.state, "
+        "s.integration_id, s.bill_id, s.units "
+        "FROM events e INDEXED BY events_effective_start "
+        "LEFT JOIN event_shares s ON s.event_id = e.id AND s.units > 0 "
+        "WHERE e.effective_start >= ?1 AND e.effective_start < ?2 "
+        "AND (e.state IN ('accepted', 'unresolved') OR (e.state = 'sending' AND e.maybe_sent = 1)) "
+        "ORDER BY e.id, s.integration_id, s.bill_id");
+    st.bind_all(to_ms(from), to_ms(to));
+    while (st.step()) {
+        const std::int64_t id = st.int64(0);
+        if (events.empty() || events.back().id != id) {
+            recon::LedgerEvent e;
+            e.id = id;
+            e.resource_id = st.text(1);
+            e.dimension = st.text(2);
+            e.effective_start = from_ms(st.int64(3));
+            e.quantity = st.int64(4);
+            e.state = st.text(5) == "accepted" ? recon::LedgerEvent::State::Accepted
+                                               : recon::LedgerEvent::State::Unresolved;
+            events.push_back(std::move(e));
+        }
+        if (st.is_null(6)) continue;  // an event without shares (none today; kept, not dropped)
+        events.back().shares.push_back(recon::BillShare{st.text(6), st.text(7), st.int64(8)});
+    }
+    return events;
+}
+
 }  // namespace
 
 std::string_view to_string(ReconciliationStatus status) {
@@ -100,38 +138,32 @@ std::optional<ReconciliationStatus> reconciliation_status_from(std::string_view 
 
 Result<std::vector<recon::LedgerEvent>> SqliteStore::reconciliation_events(Instant from, Instant to) {
     return read([&](sqlite::Database& db) -> Result<std::vector<recon::LedgerEvent>> {
-        std::vector<recon::LedgerEvent> events;
-        // One statement: events and their shares joined, so a month is one
-        // index range scan plus one primary-key probe per event. INDEXED BY:
-        // without statistics the planner may prefer the state index, which
-        // would scan every accepted event ever.
-        sqlite::Statement st = db.prepare(
-            "SELECT e.id, e.resource_id, e.dimension, e.effective_start, e.quantity, e.state, "
-            "s.integration_id, s.bill_id, s.units "
-            "FROM events e INDEXED BY events_effective_start "
-            "LEFT JOIN event_shares s ON s.event_id = e.id AND s.units > 0 "
-            "WHERE e.effective_start >= ?1 AND e.effective_start < ?2 "
-            "AND (e.state IN ('accepted', 'unresolved') OR (e.state = 'sending' AND e.maybe_sent = 1)) "
-            "ORDER BY e.id, s.integration_id, s.bill_id");
-        st.bind_all(to_ms(from), to_ms(to));
-        while (st.step()) {
-            const std::int64_t id = st.int64(0);
-            if (events.empty() || events.back().id != id) {
-                recon::LedgerEvent e;
-                e.id = id;
-                e.resource_id = st.text(1);
-                e.dimension = st.text(2);
-                e.effective_start = from_ms(st.int64(3));
-                e.quantity = st.int64(4);
-                e.state = st.text(5) == "accepted" ? recon::LedgerEvent::State::Accepted
-                                                   : recon::LedgerEvent::State::Unresolved;
-                events.push_back(std::move(e));
-            }
-            if (st.is_null(6)) continue;  // an event without shares (none today; kept, not dropped)
-            events.back().shares.push_back(recon::BillShare{st.text(6), st.text(7), st.int64(8)});
-        }
-        return events;
+        return load_ledger_events(db, from, to);
     });
+}
+
+Result<std::vector<recon::LedgerEvent>> read_reconciliation_events(const std::string& path, Instant from, Instant to) {
+    try {
+        if (path == ":memory:" || !std::filesystem::exists(path)) {
+            return make_error(std::string(kNotFound), "no database at " + path, "storage.sqlite_path");
+        }
+        sqlite::Database db = sqlite::Database::open(path);
+        db.exec("PRAGMA busy_timeout = 5000");
+        db.exec("PRAGMA query_only = ON");
+        const auto version = db.query_int("PRAGMA user_version").value_or(0);
+        if (version != latest_schema_version()) {
+            return make_error(std::string(kInvalidField),
+                              "the database at " + path + " has schema " + std::to_string(version) + ", this build reads " +
+                                  std::to_string(latest_schema_version()) + " (start the daemon once to migrate it)",
+                              "storage.sqlite_path");
+        }
+        db.exec("BEGIN");  // one snapshot: events and shares as of one moment
+        auto events = load_ledger_events(db, from, to);
+        db.exec("COMMIT");
+        return events;
+    } catch (const std::exception& failure) {
+        return storage_error(failure);
+    }
 }
 
 Result<std::int64_t> SqliteStore::create_reconciliation(recon::Day from_day, recon::Day to_day,

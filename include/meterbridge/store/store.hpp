@@ -353,6 +353,12 @@ public:
 // a private in-memory database (tests). Throws StoreOpenError.
 std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOptions& options = {});
 
+// The events of reconciliation (ReconciliationStore::reconciliation_events)
+// read from the database at `path` beside a running daemon (`meterbridge
+// reconcile`): no lock, no migration, a read-only connection and one snapshot.
+// The schema must be the one this build writes.
+Result<std::vector<recon::LedgerEvent>> read_reconciliation_events(const std::string& path, Instant from, Instant to);
+
 // An ExchangeLog that appends every record to `store` with fixed links
 // (e.g. the events of one batch). `store` must outlive it.
 std::unique_ptr<ExchangeLog> make_linked_exchange_log(LedgerStore& store, ExchangeLinks links);

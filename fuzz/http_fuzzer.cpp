@@ -189,7 +189,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     net::Router router;
     app::DeliveryCommitter committer(*store);
     app::WebhookContext webhook{config.webhook, config.server, committer, clock, nullptr, [] {}, nullptr};
-    app::OpsContext ops{config.ops, config.testing, config.rules, config.slot_policy, *store, clock, [] {}, [] { return Status(Ok{}); }, nullptr};
+    app::OpsContext ops{config.ops, config.testing, config.rules, config.slot_policy, *store, clock, [] {},
+                        [] { return Status(Ok{}); }, nullptr, nullptr, {}, {}, {}};
     app::add_webhook_route(router, webhook);
     app::add_ops_routes(router, ops);
     const auto webhook_segments = net::split_path(config.webhook.path);

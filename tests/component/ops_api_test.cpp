@@ -60,8 +60,20 @@ protected:
 
     // Routes are added once the test has shaped the config.
     void start() {
-        context = std::make_unique<OpsContext>(OpsContext{config.ops, config.testing, config.rules, policy, *store, clock, [this] { ++wakes; },
-                                                          [this] { return azure_status; }, nullptr});
+        context = std::make_unique<OpsContext>(OpsContext{config.ops, config.testing, config.rules, policy, *store, clock,
+                                                          [this] { ++wakes; }, [this] { return azure_status; }, nullptr,
+                                                          nullptr, {}, {}, {}});
+        if (with_reconciliation) {
+            context->reconciliations = store.get();
+            context->reconciliation_sources = {recon::Source::UsageEvents};
+            context->start_reconciliation = [this](recon::Day from, recon::Day to, std::vector<recon::Source> sources)
+                -> Result<std::int64_t> {
+                asked.push_back({from, to, sources});
+                std::vector<std::string> names;
+                for (const auto source : sources) names.emplace_back(recon::to_string(source));
+                return store->create_reconciliation(from, to, names, "api", clock.now());
+            };
+        }
         add_ops_routes(router, *context);
     }
 
@@ -199,6 +211,12 @@ protected:
     net::SettableClock clock;
     SlotPolicy policy;
     int wakes = 0;
+    bool with_reconciliation = false;
+    struct Asked {
+        recon::Day from, to;
+        std::vector<recon::Source> sources;
+    };
+    std::vector<Asked> asked;  // runs asked of the reconciliation service
     Status azure_status = Ok{};
     std::unique_ptr<OpsContext> context;
     net::Router router;
@@ -787,6 +805,70 @@ TEST_F(OpsApiTest, AnErrorAnswerQuotingNonUtf8BytesIsStillJson) {
     const auto bill = call("GET", "/bills/b-\xc3");  // a truncated two-byte sequence
     EXPECT_EQ(bill.status, 404) << bill.body;
     EXPECT_TRUE(parse_exact_json(bill.body).ok()) << bill.body;
+}
+
+// ------------------------------------------------------------ reconciliation (SPEC §8)
+
+TEST_F(OpsApiTest, APostedReconciliationIsQueuedAndItsStoredReportIsServed) {
+    with_reconciliation = true;
+    start();
+    EXPECT_EQ(call("POST", "/reconciliations", R"({"from":"2026-03-01","to":"2026-03-31"})", std::nullopt).status, 401);
+    const auto posted = call("POST", "/reconciliations", R"({"from":"2026-03-01","to":"2026-03-31"})");
+    ASSERT_EQ(posted.status, 202) << posted.body;
+    const auto id = json_of(posted)["id"].get<std::int64_t>();
+    ASSERT_EQ(asked.size(), 1U);
+    EXPECT_EQ(recon::format_day(asked[0].from), "2026-03-01");
+    EXPECT_EQ(asked[0].sources, std::vector<recon::Source>{recon::Source::UsageEvents});
+
+    auto running = json_of(call("GET", "/reconciliations/" + std::to_string(id)));
+    EXPECT_EQ(running["status"], "running");
+    store::ReconciliationFinish finish;
+    finish.report_json = R"({"discrepancies":true,"rows":[{"outcome":"unknown_to_us","azure":4.5}]})";
+    finish.totals[recon::Outcome::UnknownToUs] = 1;
+    ASSERT_TRUE(store->finish_reconciliation(id, finish, clock.now()).ok());
+    const auto done = call("GET", "/reconciliations/" + std::to_string(id));
+    ASSERT_EQ(done.status, 200);
+    EXPECT_NE(done.body.find(R"("azure":4.5)"), std::string::npos) << done.body;  // exact, as stored
+    const auto body = json_of(done);
+    EXPECT_EQ(body["status"], "done");
+    EXPECT_EQ(body["totals"]["unknown_to_us"], 1);
+    EXPECT_EQ(body["discrepancies"], true);
+    EXPECT_TRUE(body["exchanges"].is_array());
+
+    const auto list = json_of(call("GET", "/reconciliations?from=2026-03-10&to=2026-03-12"));
+    ASSERT_EQ(list["data"].size(), 1U);
+    EXPECT_FALSE(list["data"][0].contains("rows"));
+    EXPECT_EQ(call("GET", "/reconciliations/999").status, 404);
+    const auto metrics = call("GET", "/metrics", {}, std::nullopt).body;
+    EXPECT_NE(metrics.find("meterbridge_reconciliation_rows{outcome=\"unknown_to_us\"} 1"), std::string::npos);
+}
+
+TEST_F(OpsApiTest, BadReconciliationAndSettlementRequestsNameTheField) {
+    with_reconciliation = true;
+    start();
+    EXPECT_EQ(json_of(call("POST", "/reconciliations", R"({"to":"2026-03-31"})"))["error"]["field"], "from");
+    EXPECT_EQ(json_of(call("POST", "/reconciliations", R"({"from":"2026-3-1","to":"2026-03-31"})"))["error"]["field"],
+              "from");
+    EXPECT_EQ(json_of(call("POST", "/reconciliations", R"({"from":"2026-03-02","to":"2026-03-01"})"))["error"]["field"],
+              "from");
+    EXPECT_EQ(
+        json_of(call("POST", "/reconciliations", R"({"from":"2026-03-01","to":"2026-03-01","sources":["azure"]})"))
+            ["error"]["field"],
+        "sources");
+    EXPECT_EQ(call("POST", "/reconciliations", "from=2026-03-01", std::string(kToken), "text/plain").status, 415);
+    EXPECT_TRUE(asked.empty());
+    EXPECT_EQ(json_of(call("GET", "/reconciliations?from=March"))["error"]["field"], "from");
+
+    const auto bad_verdict = call("POST", "/events/1/settle", R"({"as":"undecidable"})");
+    EXPECT_EQ(bad_verdict.status, 400);
+    EXPECT_EQ(json_of(bad_verdict)["error"]["field"], "as");
+    EXPECT_EQ(call("POST", "/events/4242/settle", R"({"as":"recorded"})").status, 404);
+}
+
+TEST_F(OpsApiTest, WithoutTheReconciliationServiceItsRoutesDoNotExist) {
+    start();
+    EXPECT_EQ(call("POST", "/reconciliations", R"({"from":"2026-03-01","to":"2026-03-31"})").status, 404);
+    EXPECT_EQ(call("POST", "/events/1/settle", R"({"as":"recorded"})").status, 404);
 }
 
 }  // namespace

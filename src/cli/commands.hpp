@@ -11,5 +11,6 @@ using Args = std::span<const std::string_view>;
 int serve_command(Args args);
 int check_config_command(Args args);
 int sandbox_command(Args args);
+int reconcile_command(Args args);
 
 }  // namespace meterbridge::app

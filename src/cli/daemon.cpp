@@ -17,7 +17,9 @@
 #include "meterbridge/sandbox/sandbox.hpp"
 #include "meterbridge/store/store.hpp"
 #include "ops/ops_api.hpp"
+#include "cli/reconcile_sources.hpp"
 #include "pipeline/scheduler.hpp"
+#include "reconcile/reconciler.hpp"
 #include "meterbridge/net/clocks.hpp"
 
 namespace meterbridge::app {
@@ -34,6 +36,8 @@ struct Daemon::Parts {
     std::unique_ptr<m3ter::ApiClient> m3ter;
     std::unique_ptr<m3ter::AccountSource> accounts;
     std::unique_ptr<Scheduler> scheduler;
+    std::unique_ptr<ReconcileSources> reconcile_sources;
+    std::unique_ptr<Reconciler> reconciler;  // runs on its own thread; uses the sources, the store, the scheduler
     std::unique_ptr<WebhookContext> webhook;
     std::unique_ptr<DeliveryCommitter> committer;  // calls back into the webhook context and the scheduler
     std::unique_ptr<WorkerPool> fetchers;          // m3ter fetches of the webhook; submit to the committer
@@ -94,11 +98,24 @@ void start_azure(Daemon::Parts& parts) {
     } else {
         parts.accounts = m3ter::make_static_account_source(parts.config.rules.accounts);
     }
+    // Reconciliation reads Azure's side where the metering client sends: the
+    // built-in sandbox serves every source in sandbox mode.
+    const AzureEndpoints endpoints = parts.sandbox ? sandbox_endpoints(parts.config, metering.base_url, token.token_url)
+                                                   : live_endpoints(parts.config);
+    parts.reconcile_sources =
+        std::make_unique<ReconcileSources>(parts.config, endpoints, *parts.http, *parts.tokens, parts.clock);
     DeliveryCommitter* committer = parts.committer.get();
     parts.scheduler = std::make_unique<Scheduler>(Scheduler::Deps{parts.config.rules, parts.config.scheduler,
                                                                   parts.config.storage.payload_retention_days, *parts.store, parts.clock, *parts.http,
                                                                   *parts.tokens, parts.accounts.get(), metering,
                                                                   [committer] { return committer->busy(); }});
+}
+
+void start_reconciler(Daemon::Parts& parts) {
+    Scheduler* scheduler = parts.scheduler.get();
+    parts.reconciler = std::make_unique<Reconciler>(Reconciler::Deps{
+        *parts.store, parts.config.reconciliation, parts.clock, parts.reconcile_sources->readers(),
+        slot_policy_of(parts.config.scheduler), [scheduler] { scheduler->wake(); }});
 }
 
 void start_http(Daemon::Parts& parts) {
@@ -117,7 +134,14 @@ void start_http(Daemon::Parts& parts) {
                                                             if (!token) return token.error();
                                                             return Ok{};
                                                         },
-                                                        tokens});
+                                                        tokens, nullptr, {}, {}, {}});
+    Reconciler* reconciler = parts.reconciler.get();
+    parts.ops->reconciliations = parts.store.get();
+    parts.ops->reconciliation_sources = parts.config.reconciliation.sources;
+    parts.ops->start_reconciliation = [reconciler](recon::Day from, recon::Day to, std::vector<recon::Source> sources) {
+        return reconciler->request(ReconcileRequest{from, to, std::move(sources)}, "api");
+    };
+    parts.ops->wake_reconciler = [reconciler] { reconciler->wake(); };
     add_webhook_route(parts.router, *parts.webhook);
     add_ops_routes(parts.router, *parts.ops);
 
@@ -144,8 +168,10 @@ std::unique_ptr<Daemon> Daemon::start(Config config) {
     parts->store = open_store(parts->config.storage);
     parts->committer = std::make_unique<DeliveryCommitter>(*parts->store);  // before the scheduler, which asks it
     start_azure(*parts);
+    start_reconciler(*parts);
     start_http(*parts);
     parts->scheduler->start();
+    parts->reconciler->start();
     spdlog::info("meterbridge {} listening on {}:{} ({} integrations, scheduler {}, db {})", METERBRIDGE_VERSION,
                  parts->server->address(), parts->server->port(), parts->config.rules.integrations.size(),
                  to_string(parts->config.scheduler.policy), parts->config.storage.sqlite_path);
@@ -163,6 +189,7 @@ void Daemon::stop(Duration deadline) {
     parts_->fetchers->stop();        // a fetch in progress submits its delivery; the queued ones had no one waiting
     parts_->committer->stop();       // what is queued is committed and answered
     parts_->scheduler->stop();       // the tick in progress finishes
+    parts_->reconciler->stop();      // the run in progress finishes (its sources' deadlines bound it)
     if (parts_->sandbox) parts_->sandbox->stop();
     parts_->store.reset();  // closes the database and releases its lock
 }

@@ -13,6 +13,10 @@ constexpr const char* kUsage =
     "commands:\n"
     "  serve [--config FILE]                 run the daemon (MB_CONFIG when --config is absent)\n"
     "  check-config --config FILE            validate a config, print it with secrets masked\n"
+    "  reconcile --config FILE --from YYYY-MM-DD --to YYYY-MM-DD [--source NAME]... [--ea-file FILE]\n"
+    "            [--format table|json|csv]\n"
+    "                                        compare Azure's records with the ledger (exit 0 matched,\n"
+    "                                        1 discrepancies, 2 error)\n"
     "  sandbox --listen 127.0.0.1:PORT [--state FILE] [--client-secret S] [--catalog FILE]\n"
     "                                        run the standalone Azure Marketplace sandbox\n"
     "  help [COMMAND]                        show this help\n"
@@ -32,6 +36,7 @@ int main(int argc, char** argv) {
     if (command == "serve") return meterbridge::app::serve_command(rest);
     if (command == "check-config") return meterbridge::app::check_config_command(rest);
     if (command == "sandbox") return meterbridge::app::sandbox_command(rest);
+    if (command == "reconcile") return meterbridge::app::reconcile_command(rest);
     if (command == "help" || command == "--help" || command == "-h") {
         std::fputs(kUsage, stdout);
         return 0;

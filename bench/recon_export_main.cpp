@@ -110,7 +110,7 @@ int run(std::uint64_t lines) {
                                          R"(","dimension":"bulk","day":"2026-01-01","planId":"plan1","quantity":"0.5","lines":)" +
                                          std::to_string(lines) + "}"),
                              201, "bulk plant");
-    failed = failed || check(control("PUT", "/_sandbox/export", R"({"running_polls":1,"retry_after_s":0})"), 200,
+    failed = failed || check(control("PUT", "/_sandbox/export", R"({"running_polls":0,"retry_after_s":0})"), 200,
                              "export settings");
     if (failed) {
         stop_child();

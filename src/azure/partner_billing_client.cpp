@@ -189,7 +189,7 @@ Result<PartnerExportSummary> PartnerBillingClient::fetch(const PartnerBillingReq
             operation.status == recon::ExportOperation::Status::Failed) {
             finished = std::move(operation);
         } else {
-            next_wait = retry_after;
+            next_wait = std::max(retry_after.value_or(options_.poll_interval), options_.min_poll_interval);
         }
     }
     auto manifest = manifest_of(*finished);

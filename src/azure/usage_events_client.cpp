@@ -16,25 +16,26 @@ UsageEventsClient::UsageEventsClient(UsageEventsClientOptions options, net::Http
     while (!options_.base_url.empty() && options_.base_url.back() == '/') options_.base_url.pop_back();
 }
 
-std::string UsageEventsClient::first_url(const UsageEventsQuery& query) const {
+std::string UsageEventsClient::first_url(recon::Day start, recon::Day end, const UsageEventsFilter& filter) const {
     std::string url = options_.base_url + "/api/usageEvents?api-version=" + net::form_encode(options_.api_version) +
-                      "&usageStartDate=" + recon::format_day(query.start) +
-                      "&usageEndDate=" + recon::format_day(query.end);
-    const auto filter = [&](const char* name, const std::string& value) {
+                      "&usageStartDate=" + recon::format_day(start) +
+                      "&usageEndDate=" + recon::format_day(end);
+    const auto add = [&](const char* name, const std::string& value) {
         if (!value.empty()) url += std::string("&") + name + "=" + net::form_encode(value);
     };
-    filter("planId", query.plan_id);
-    filter("dimension", query.dimension);
-    filter("azureSubscriptionId", query.azure_subscription_id);
-    filter("offerId", query.offer_id);
-    filter("reconStatus", query.recon_status);
+    add("planId", filter.plan_id);
+    add("dimension", filter.dimension);
+    add("azureSubscriptionId", filter.azure_subscription_id);
+    add("offerId", filter.offer_id);
+    add("reconStatus", filter.recon_status);
     return url;
 }
 
-Result<UsageEventsSummary> UsageEventsClient::fetch(const UsageEventsQuery& query, const RowSink& on_row) {
-    if (query.end < query.start) {
-        return make_error("invalid_argument", "usageEndDate " + recon::format_day(query.end) +
-                                                  " is before usageStartDate " + recon::format_day(query.start),
+Result<UsageEventsSummary> UsageEventsClient::fetch(recon::Day start, recon::Day end, const RowSink& on_row,
+                                                    const UsageEventsFilter& filter) {
+    if (end < start) {
+        return make_error("invalid_argument", "usageEndDate " + recon::format_day(end) +
+                                                  " is before usageStartDate " + recon::format_day(start),
                           "usageEndDate");
     }
     const detail::SourceCall call{transport_, clock_, log_, hooks_, options_.retry};
@@ -53,7 +54,7 @@ Result<UsageEventsSummary> UsageEventsClient::fetch(const UsageEventsQuery& quer
     const std::string correlation_id = random_guid();
     UsageEventsSummary summary;
     std::set<std::string> seen;  // a next link met twice would loop forever
-    std::string url = first_url(query);
+    std::string url = first_url(start, end, filter);
     while (!url.empty()) {
         if (summary.pages >= options_.max_pages || !seen.insert(url).second) {
             return make_error(std::string(kSourceUnreadable),

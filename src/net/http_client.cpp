@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <algorithm>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -323,7 +324,9 @@ Result<HttpExchangeResult> HttpClient::exchange(const HttpRequestSpec& request, 
         // The header first, then the body through one fixed buffer: a 2xx
         // body goes to the sink piece by piece, any other is collected.
         http::response_parser<http::buffer_body> parser;
-        parser.body_limit(boost::none);
+        // No limit: the body is not held. (Not boost::none: Beast 1.74 compares
+        // the Content-Length with the optional, and any length exceeds "none".)
+        parser.body_limit(std::numeric_limits<std::uint64_t>::max());
         parser.header_limit(64 * 1024);
         if (request.method == "HEAD") parser.skip(true);
         connection->tcp_layer().expires_after(remaining(deadline));
@@ -338,7 +341,7 @@ Result<HttpExchangeResult> HttpClient::exchange(const HttpRequestSpec& request, 
             result.headers.add(std::string(field.name_string()), std::string(field.value()));
         }
         const bool to_sink = result.status >= 200 && result.status <= 299;
-        std::vector<char> chunk(std::max<std::size_t>(impl_->options.stream_chunk_bytes, 1024));
+        std::vector<char> chunk(kStreamChunkBytes);
         while (!parser.is_done()) {
             parser.get().body().data = chunk.data();
             parser.get().body().size = chunk.size();

@@ -418,11 +418,18 @@ TEST_F(ReconSources, PartnerExportFailureAndBilledInvoices) {
     ASSERT_TRUE(billed.ok()) << billed.error().message;
     EXPECT_EQ(rows.quantity.at("az-sub-a|dim1|2026-01-01"), "2.5");
 
-    // Running longer than max_wait: an export_timeout, not an endless poll.
-    export_settings(R"({"running_polls":1000,"retry_after_s":60})");
+    // Running longer than max_wait (5 min): an export_timeout, not an endless
+    // poll; "Retry-After: 0" is waited as min_poll_interval (1 s).
+    export_settings(R"({"running_polls":1000,"retry_after_s":0})");
+    const std::size_t sleeps_before = slept().size();
     auto timed_out = client.fetch(PartnerBillingRequest::unbilled("last"), rows.sink());
     ASSERT_FALSE(timed_out.ok());
     EXPECT_EQ(timed_out.error().code, kExportTimeout);
+    EXPECT_NE(timed_out.error().message.find("(301 polls)"), std::string::npos) << timed_out.error().message;
+    int one_second_waits = 0;
+    const auto waits = slept();
+    for (std::size_t i = sleeps_before; i < waits.size(); ++i) one_second_waits += waits[i] == 1s;
+    EXPECT_EQ(one_second_waits, 300);
 
     // A marketplace token is not a Graph token: Graph's 401 after one refresh.
     TokenProvider marketplace(token_options(std::string(kMarketplaceResourceId)), http, clock, &log);
@@ -500,6 +507,65 @@ TEST_F(ReconSources, PartnerExportRetriesABlobWhoseConnectionBreaks) {
     ASSERT_TRUE(summary.ok()) << summary.error().message;
     EXPECT_EQ(rows.count, 2U);
     EXPECT_EQ(rows.quantity.at("az-sub-a|dim2|2026-01-01"), "2");
+}
+
+// A download that breaks off mid-body (simulated under the client: the
+// transport stops after two chunks as a reset would) is retried from the
+// blob's start, and the lines already handed over are not given again.
+TEST_F(ReconSources, PartnerExportResumesABrokenDownloadWithoutGivingARowTwice) {
+    plant(R"({"kind":"bulk","resourceId":"aaaaaaaa-2222-3333-4444-555555555555","dimension":"bulk","day":"2026-01-01","lines":20000,"quantity":"0.25"})");
+    post_events({{kA, "dim1", "2026-01-01T10:00:00Z", "1"}});
+    set_clock("2026-01-02T06:00:00Z");
+    export_settings(R"({"running_polls":0,"lines_per_blob":100000})");
+
+    class Breaking final : public net::HttpTransport {
+    public:
+        explicit Breaking(net::HttpTransport& inner) : inner_(inner) {}
+        Result<net::HttpExchangeResult> send(const net::HttpRequestSpec& request) override { return inner_.send(request); }
+        Result<net::HttpExchangeResult> send_streaming(const net::HttpRequestSpec& request,
+                                                       const net::BodySink& sink) override {
+            if (breaks_left == 0) return inner_.send_streaming(request, sink);
+            --breaks_left;
+            int chunks = 0;
+            auto answer = inner_.send_streaming(request, [&](std::string_view chunk) -> Status {
+                if (++chunks > 2) return make_error(std::string(net::kOutcomeUnknown), "connection reset (simulated)");
+                return sink(chunk);
+            });
+            return answer;
+        }
+        int breaks_left = 2;
+
+    private:
+        net::HttpTransport& inner_;
+    };
+    Breaking breaking(http);
+    TokenProvider graph(token_options(std::string(kGraphResource)), http, clock, &log);
+    auto client = partner_client(breaking, graph);
+    auto names = recon::NameMap::make({{"az-sub-a", kA}});
+    ASSERT_TRUE(names.ok());
+    recon::AzureEvidence evidence(*names);
+    std::uint64_t calls = 0;
+    auto summary = client.fetch(PartnerBillingRequest::unbilled(), [&](const recon::AzureRow& row) -> Status {
+        ++calls;
+        return evidence.add(row);
+    });
+    ASSERT_TRUE(summary.ok()) << summary.error().message;
+    EXPECT_EQ(breaking.breaks_left, 0);
+    EXPECT_EQ(calls, 20001U);
+    EXPECT_EQ(summary->lines, 20001U);
+    ASSERT_EQ(evidence.totals().size(), 2U);
+    for (const auto& [key, total] : evidence.totals()) {
+        if (key.second.dimension == "bulk") {
+            EXPECT_EQ(total.rows, 20000U);
+            EXPECT_EQ(total.quantity, *Decimal::parse("5000"));
+        } else {
+            EXPECT_EQ(total.rows, 1U);
+        }
+    }
+    // Two broken attempts and the whole one, all logged.
+    int blob_attempts = 0;
+    for (const auto& record : log.records()) blob_attempts += record.url.find("/blobs/") != std::string::npos;
+    EXPECT_EQ(blob_attempts, 3);
 }
 
 namespace {

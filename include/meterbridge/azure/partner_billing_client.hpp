@@ -26,6 +26,9 @@ struct PartnerBillingClientOptions {
     // between polls (Retry-After, else poll_interval).
     Duration max_wait = std::chrono::minutes(30);
     Duration poll_interval = std::chrono::seconds(10);  // when Graph sends no Retry-After
+    // The least wait after a `running` answer, whatever Retry-After says, so
+    // that "Retry-After: 0" cannot make us poll in a tight loop.
+    Duration min_poll_interval = std::chrono::seconds(1);
     Duration blob_timeout = std::chrono::minutes(30);   // per blob download attempt, first byte to last
     std::size_t max_line_bytes = std::size_t{1} << 20;  // a longer export line is an Error
 };

@@ -20,10 +20,8 @@ struct UsageEventsClientOptions {
     int max_pages = 10000;  // a next link chain longer than this is an Error (a loop)
 };
 
-// The query's days, inclusive, and Azure's optional filters (empty: none).
-struct UsageEventsQuery {
-    recon::Day start;
-    recon::Day end;
+// Azure's optional filters of the query (empty: none).
+struct UsageEventsFilter {
     std::string plan_id;
     std::string dimension;
     std::string azure_subscription_id;
@@ -51,10 +49,12 @@ public:
     // pages delivered. Errors: kSourceRefused (400 bad dates, 403...),
     // kSourceUnavailable, kSourceUnreadable (the parser's field named),
     // the token provider's, or on_row's own.
-    Result<UsageEventsSummary> fetch(const UsageEventsQuery& query, const RowSink& on_row);
+    // `start` and `end` are the days of usageStartDate and usageEndDate (inclusive).
+    Result<UsageEventsSummary> fetch(recon::Day start, recon::Day end, const RowSink& on_row,
+                                     const UsageEventsFilter& filter = {});
 
     // The first page's URL (exposed for tests).
-    std::string first_url(const UsageEventsQuery& query) const;
+    std::string first_url(recon::Day start, recon::Day end, const UsageEventsFilter& filter = {}) const;
 
 private:
     UsageEventsClientOptions options_;

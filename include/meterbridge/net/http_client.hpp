@@ -40,6 +40,9 @@ struct HttpExchangeResult {
     std::size_t largest_chunk = 0;     // send_streaming: the largest piece handed to the sink
 };
 
+// The most HttpClient::send_streaming hands to a sink at once (its one buffer).
+inline constexpr std::size_t kStreamChunkBytes = 64 * 1024;
+
 // Receives a response body piece by piece, in order, on the sending thread.
 // An Error stops the download: the connection is closed and send_streaming
 // returns that Error.
@@ -53,7 +56,7 @@ public:
 
     // Like send(), but the body of a 2xx answer goes to `sink` as it arrives
     // instead of into HttpExchangeResult::body, so a download of any size is
-    // never held whole (HttpClient: at most stream_chunk_bytes at a time, and
+    // never held whole (HttpClient: at most kStreamChunkBytes at a time, and
     // max_response_bytes does not apply). Other answers are collected in
     // `body` as by send() (an error body is small and worth reading). The
     // default, for transports that cannot stream (test fakes), sends and then
@@ -66,7 +69,6 @@ struct HttpClientOptions {
     Duration read_timeout = std::chrono::seconds(30);     // from the first byte written to the last byte read
     std::string ca_file;  // PEM CA bundle to trust; empty: the system store
     std::size_t max_response_bytes = 8 * 1024 * 1024;  // send(), and send_streaming's non-2xx answers
-    std::size_t stream_chunk_bytes = 64 * 1024;        // send_streaming: the most handed to the sink at once
     Duration max_idle = std::chrono::seconds(30);  // pooled connections idle longer are closed, not reused
     std::size_t max_idle_per_host = 4;
 };

@@ -29,6 +29,24 @@ std::optional<Duration> retry_after_of(const net::HttpExchangeResult& answer, In
     return header ? parse_retry_after(*header, now) : std::nullopt;
 }
 
+// Only gzip JSON lines can be read ("compressedJSON" as Graph and the
+// sandbox write it, "compressedJSONLines" as some documentation does), and
+// every blob the manifest counts must be listed.
+Status check_manifest(const recon::ExportManifest& manifest) {
+    const auto& format = manifest.data_format;
+    if (!format.empty() && !net::iequals(format, "compressedJSON") && !net::iequals(format, "compressedJSONLines")) {
+        return make_error(std::string(kSourceUnreadable),
+                          "the export's dataFormat '" + format + "' is not gzip JSON lines", "dataFormat");
+    }
+    if (manifest.blob_count != static_cast<long long>(manifest.blobs.size())) {
+        return make_error(std::string(kSourceUnreadable),
+                          "the manifest counts " + std::to_string(manifest.blob_count) + " blobs but lists " +
+                              std::to_string(manifest.blobs.size()),
+                          "blobCount");
+    }
+    return Ok{};
+}
+
 }  // namespace
 
 PartnerBillingRequest PartnerBillingRequest::billed(std::string invoice_id) {
@@ -194,6 +212,7 @@ Result<PartnerExportSummary> PartnerBillingClient::fetch(const PartnerBillingReq
     }
     auto manifest = manifest_of(*finished);
     if (!manifest) return manifest.error();
+    if (auto usable = check_manifest(*manifest); !usable) return usable.error();
 
     // 3. Every blob, streamed through the gzip line reader.
     SourceRetryOptions blob_retry = options_.retry;
@@ -267,6 +286,7 @@ Result<PartnerExportSummary> PartnerBillingClient::fetch(const PartnerBillingReq
             if (!polled) return polled.error();
             auto fresh = manifest_of(polled->first);
             if (!fresh) return fresh.error();
+            if (auto usable = check_manifest(*fresh); !usable) return usable.error();
             if (index >= fresh->blobs.size() || fresh->blobs[index].name != name) {
                 return make_error(std::string(kSourceUnreadable),
                                   "the refreshed manifest of " + summary.operation_id + " no longer lists blob " + name,

@@ -431,6 +431,43 @@ TEST_F(ReconSources, PartnerExportFailureAndBilledInvoices) {
     for (std::size_t i = sleeps_before; i < waits.size(); ++i) one_second_waits += waits[i] == 1s;
     EXPECT_EQ(one_second_waits, 300);
 
+    // A manifest the client cannot read is refused before any download.
+    class Rewriting final : public net::HttpTransport {
+    public:
+        Rewriting(net::HttpTransport& inner, std::string from, std::string to)
+            : inner_(inner), from_(std::move(from)), to_(std::move(to)) {}
+        Result<net::HttpExchangeResult> send(const net::HttpRequestSpec& request) override {
+            auto answer = inner_.send(request);
+            if (answer && request.url.find("/operations/") != std::string::npos) {
+                if (const auto at = answer->body.find(from_); at != std::string::npos) {
+                    answer->body.replace(at, from_.size(), to_);
+                }
+            }
+            return answer;
+        }
+
+    private:
+        net::HttpTransport& inner_;
+        std::string from_, to_;
+    };
+    export_settings(R"({"running_polls":0,"retry_after_s":0})");
+    for (const auto& [from, to, field] : {std::tuple{"\"compressedJSON\"", "\"csv\"", "dataFormat"},
+                                          std::tuple{"\"blobCount\":1", "\"blobCount\":2", "blobCount"}}) {
+        Rewriting rewriting(http, from, to);
+        auto odd = partner_client(rewriting, graph);
+        const auto blob_requests = [&] {
+            int n = 0;
+            for (const auto& record : log.records()) n += record.url.find("/blobs/") != std::string::npos;
+            return n;
+        };
+        const int blobs_before = blob_requests();
+        auto refused_manifest = odd.fetch(PartnerBillingRequest::unbilled("last"), rows.sink());
+        ASSERT_FALSE(refused_manifest.ok()) << field;
+        EXPECT_EQ(refused_manifest.error().code, kSourceUnreadable);
+        EXPECT_EQ(refused_manifest.error().field, field);
+        EXPECT_EQ(blob_requests(), blobs_before);  // nothing downloaded
+    }
+
     // A marketplace token is not a Graph token: Graph's 401 after one refresh.
     TokenProvider marketplace(token_options(std::string(kMarketplaceResourceId)), http, clock, &log);
     auto wrong = partner_client(http, marketplace);

@@ -71,7 +71,9 @@ public:
     // breaks off is retried from its start, skipping the lines already
     // handed over, so no row is given twice. A blob answering 403
     // (AuthenticationFailed: the SAS expired) makes us GET the operation
-    // once more for a fresh manifest; a second 403 is an Error. Errors:
+    // once more for a fresh manifest; a second 403 is an Error. A manifest
+    // whose dataFormat is not gzip JSON lines, or whose blobCount differs
+    // from its list of blobs, is refused before any download. Errors:
     // kExportFailed (Graph's error code and message), kExportTimeout,
     // kSourceRefused / kSourceUnavailable (status, Graph's or Storage's
     // code/message), kSourceUnreadable (the blob, line number and field),

@@ -38,10 +38,10 @@ struct PartnerBillingClientOptions {
 struct PartnerBillingRequest {
     enum class Kind { Billed, Unbilled };
     Kind kind = Kind::Unbilled;
-    std::string invoice_id;                // Billed: e.g. "G202601"
+    std::string invoice_id;                  // Billed: e.g. "G202601"
     std::string billing_period = "current";  // Unbilled: current | last
-    std::string currency_code = "USD";     // Unbilled
-    std::string attribute_set = "full";    // full | basic
+    std::string currency_code = "USD";       // Unbilled
+    std::string attribute_set = "full";      // full | basic
 
     static PartnerBillingRequest billed(std::string invoice_id);
     static PartnerBillingRequest unbilled(std::string billing_period = "current", std::string currency_code = "USD");
@@ -49,12 +49,12 @@ struct PartnerBillingRequest {
 
 struct PartnerExportSummary {
     std::string operation_id;
-    int polls = 0;                      // operation GETs answered
-    std::uint64_t blobs = 0;            // blobs read
-    std::uint64_t lines = 0;            // rows handed to on_row
-    std::uint64_t compressed_bytes = 0; // blob bytes downloaded
-    std::size_t largest_chunk = 0;      // the most blob bytes held at once
-    bool manifest_refreshed = false;    // an expired blob URL made us fetch the operation again
+    int polls = 0;                       // operation GETs answered
+    std::uint64_t blobs = 0;             // blobs read
+    std::uint64_t lines = 0;             // rows handed to on_row
+    std::uint64_t compressed_bytes = 0;  // blob bytes downloaded
+    std::size_t largest_chunk = 0;       // the most blob bytes held at once
+    bool manifest_refreshed = false;     // an expired blob URL made us fetch the operation again
 };
 
 // Thread-safe if the transport, token provider, clock and log are (ours are).

@@ -40,6 +40,7 @@ public:
     UsageEventsClient(UsageEventsClientOptions options, net::HttpTransport& transport, TokenProvider& tokens,
                       const Clock& clock, ExchangeLog* log = nullptr, RetryHooks hooks = {});
 
+    // `start` and `end` are the days of usageStartDate and usageEndDate (inclusive).
     // GET {base_url}/api/usageEvents?api-version=..&usageStartDate=YYYY-MM-DD&usageEndDate=YYYY-MM-DD
     // (+ filters), then each next link ("@nextLink", "nextLink" or
     // "@odata.nextLink"; relative ones against base_url). Each page: retried
@@ -49,7 +50,6 @@ public:
     // pages delivered. Errors: kSourceRefused (400 bad dates, 403...),
     // kSourceUnavailable, kSourceUnreadable (the parser's field named),
     // the token provider's, or on_row's own.
-    // `start` and `end` are the days of usageStartDate and usageEndDate (inclusive).
     Result<UsageEventsSummary> fetch(recon::Day start, recon::Day end, const RowSink& on_row,
                                      const UsageEventsFilter& filter = {});
 

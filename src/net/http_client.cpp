@@ -2,6 +2,8 @@
 
 #include <poll.h>
 
+#include <algorithm>
+#include <limits>
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
@@ -215,7 +217,23 @@ std::size_t HttpClient::idle_connections() const {
     return count;
 }
 
-Result<HttpExchangeResult> HttpClient::send(const HttpRequestSpec& request) {
+Result<HttpExchangeResult> HttpTransport::send_streaming(const HttpRequestSpec& request, const BodySink& sink) {
+    auto result = send(request);
+    if (!result || result->status < 200 || result->status > 299 || result->body.empty()) return result;
+    if (auto fed = sink(result->body); !fed) return fed.error();
+    result->streamed_bytes = result->body.size();
+    result->largest_chunk = result->body.size();
+    result->body.clear();
+    return result;
+}
+
+Result<HttpExchangeResult> HttpClient::send(const HttpRequestSpec& request) { return exchange(request, nullptr); }
+
+Result<HttpExchangeResult> HttpClient::send_streaming(const HttpRequestSpec& request, const BodySink& sink) {
+    return exchange(request, &sink);
+}
+
+Result<HttpExchangeResult> HttpClient::exchange(const HttpRequestSpec& request, const BodySink* sink) {
     auto parsed = parse_url(request.url);
     if (!parsed) return make_error(std::string(kInvalidRequest), parsed.error().message);
     const Url& url = *parsed;
@@ -276,31 +294,88 @@ Result<HttpExchangeResult> HttpClient::send(const HttpRequestSpec& request) {
         return make_error(std::string(code), what + ": write failed: " + ec.message());
     }
 
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(impl_->options.max_response_bytes);
-    parser.header_limit(64 * 1024);
-    if (request.method == "HEAD") parser.skip(true);
-    connection->tcp_layer().expires_after(remaining(deadline));
-    connection->with_stream([&](auto& stream) {
-        http::async_read(stream, connection->buffer, parser, [&](error_code read_ec, std::size_t) { ec = read_ec; });
-    });
-    connection->drive();
-    if (ec) {
+    const auto read_failed = [&](error_code read_ec) {
         connection->close();
-        const std::string why = ec == beast::error::timeout ? "no complete answer before the read timeout"
-                                                            : "reading the answer failed: " + ec.message();
+        const std::string why = read_ec == beast::error::timeout ? "no complete answer before the read timeout"
+                                                                 : "reading the answer failed: " + read_ec.message();
         return make_error(std::string(kOutcomeUnknown),
                           what + ": request sent, " + why + (reused ? " (reused connection)" : ""));
+    };
+    HttpExchangeResult result;
+    result.reused_connection = reused;
+    bool keep_alive = false;
+    if (sink == nullptr) {
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(impl_->options.max_response_bytes);
+        parser.header_limit(64 * 1024);
+        if (request.method == "HEAD") parser.skip(true);
+        connection->tcp_layer().expires_after(remaining(deadline));
+        connection->with_stream([&](auto& stream) {
+            http::async_read(stream, connection->buffer, parser, [&](error_code read_ec, std::size_t) { ec = read_ec; });
+        });
+        connection->drive();
+        if (ec) return read_failed(ec);
+        auto message = parser.release();
+        result.status = static_cast<int>(message.result_int());
+        for (const auto& field : message) result.headers.add(std::string(field.name_string()), std::string(field.value()));
+        result.body = std::move(message.body());
+        keep_alive = message.keep_alive() && !message.need_eof();
+    } else {
+        // The header first, then the body through one fixed buffer: a 2xx
+        // body goes to the sink piece by piece, any other is collected.
+        http::response_parser<http::buffer_body> parser;
+        // No limit: the body is not held. (Not boost::none: Beast 1.74 compares
+        // the Content-Length with the optional, and any length exceeds "none".)
+        parser.body_limit(std::numeric_limits<std::uint64_t>::max());
+        parser.header_limit(64 * 1024);
+        if (request.method == "HEAD") parser.skip(true);
+        connection->tcp_layer().expires_after(remaining(deadline));
+        connection->with_stream([&](auto& stream) {
+            http::async_read_header(stream, connection->buffer, parser,
+                                    [&](error_code read_ec, std::size_t) { ec = read_ec; });
+        });
+        connection->drive();
+        if (ec) return read_failed(ec);
+        result.status = static_cast<int>(parser.get().result_int());
+        for (const auto& field : parser.get()) {
+            result.headers.add(std::string(field.name_string()), std::string(field.value()));
+        }
+        const bool to_sink = result.status >= 200 && result.status <= 299;
+        std::vector<char> chunk(kStreamChunkBytes);
+        while (!parser.is_done()) {
+            parser.get().body().data = chunk.data();
+            parser.get().body().size = chunk.size();
+            connection->tcp_layer().expires_after(remaining(deadline));
+            connection->with_stream([&](auto& stream) {
+                http::async_read(stream, connection->buffer, parser, [&](error_code read_ec, std::size_t) { ec = read_ec; });
+            });
+            connection->drive();
+            if (ec == http::error::need_buffer) ec = {};
+            if (ec) return read_failed(ec);
+            const std::size_t n = chunk.size() - parser.get().body().size;
+            if (n == 0) continue;
+            const std::string_view piece(chunk.data(), n);
+            if (!to_sink) {
+                if (result.body.size() + n > impl_->options.max_response_bytes) {
+                    connection->close();
+                    return make_error(std::string(kOutcomeUnknown), what + ": request sent, HTTP " +
+                                                                        std::to_string(result.status) +
+                                                                        " answer larger than max_response_bytes");
+                }
+                result.body.append(piece);
+                continue;
+            }
+            result.streamed_bytes += n;
+            result.largest_chunk = std::max(result.largest_chunk, n);
+            if (auto fed = (*sink)(piece); !fed) {
+                connection->close();  // the rest of the body is not read: the connection cannot be reused
+                return fed.error();
+            }
+        }
+        keep_alive = parser.get().keep_alive() && !parser.need_eof();
     }
     connection->tcp_layer().expires_never();
-
-    auto message = parser.release();
-    HttpExchangeResult result;
-    result.status = static_cast<int>(message.result_int());
-    for (const auto& field : message) result.headers.add(std::string(field.name_string()), std::string(field.value()));
-    result.body = std::move(message.body());
-    result.reused_connection = reused;
-    if (message.keep_alive() && !message.need_eof()) {
+    if (keep_alive) {
         impl_->give_back(std::move(connection));
     } else {
         connection->close();

@@ -9,7 +9,7 @@ constexpr std::array kSecretHeaders = {"authorization", "proxy-authorization", "
                                        "ocp-apim-subscription-key"};
 constexpr std::array kSecretFormFields = {"client_secret", "password", "assertion", "client_assertion",
                                           "refresh_token"};
-constexpr std::array kSecretJsonKeys = {"access_token", "refresh_token", "id_token", "client_secret"};
+constexpr std::array kSecretJsonKeys = {"access_token", "refresh_token", "id_token", "client_secret", "sasToken"};
 
 std::vector<std::pair<std::string, std::string>> to_pairs(const Headers& headers) {
     return {headers.fields().begin(), headers.fields().end()};
@@ -82,17 +82,20 @@ std::string redact_json_secrets(std::string_view body) {
     return out;
 }
 
-Result<HttpExchangeResult> send_logged(HttpTransport& transport, const HttpRequestSpec& request, ExchangeKind kind,
-                                       ExchangeLog* log, const Clock& clock) {
+namespace {
+
+template <class Send>
+Result<HttpExchangeResult> logged(const HttpRequestSpec& request, ExchangeKind kind, ExchangeLog* log,
+                                  const Clock& clock, Send&& send, const std::function<std::string()>* summary) {
     const Instant started = clock.now();
     const auto steady_start = std::chrono::steady_clock::now();
-    auto result = transport.send(request);
+    auto result = send();
     if (log == nullptr) return result;
 
     ExchangeRecord record;
     record.kind = kind;
     record.method = request.method;
-    record.url = request.url;
+    record.url = redact_url(request.url);
     record.request_headers = to_pairs(redact_headers(request.headers));
     const auto content_type = request.headers.get("content-type").value_or("");
     record.request_body = content_type.find("x-www-form-urlencoded") != std::string::npos
@@ -105,7 +108,12 @@ Result<HttpExchangeResult> send_logged(HttpTransport& transport, const HttpReque
     if (result) {
         record.status = result->status;
         record.response_headers = to_pairs(redact_headers(result->headers));
-        record.response_body = redact_json_secrets(result->body);
+        if (summary != nullptr && result->status >= 200 && result->status <= 299) {
+            record.response_body = "[streamed: " + std::to_string(result->streamed_bytes) + " bytes" +
+                                   (*summary ? ", " + (*summary)() : std::string()) + "]";
+        } else {
+            record.response_body = redact_json_secrets(result->body);
+        }
         if (record.request_id.empty()) record.request_id = result->headers.get("x-ms-requestid").value_or("");
         if (record.correlation_id.empty()) {
             record.correlation_id = result->headers.get("x-ms-correlationid").value_or("");
@@ -115,6 +123,45 @@ Result<HttpExchangeResult> send_logged(HttpTransport& transport, const HttpReque
     }
     log->record(record);
     return result;
+}
+
+}  // namespace
+
+std::string redact_url(std::string_view url) {
+    const auto question = url.find('?');
+    if (question == std::string_view::npos) return std::string(url);
+    std::string out(url.substr(0, question + 1));
+    std::string_view query = url.substr(question + 1);
+    const auto fragment = query.find('#');
+    const std::string_view tail = fragment == std::string_view::npos ? std::string_view{} : query.substr(fragment);
+    query = query.substr(0, fragment);
+    bool first = true;
+    while (true) {
+        const auto amp = query.find('&');
+        const std::string_view pair = query.substr(0, amp);
+        const auto eq = pair.find('=');
+        if (!first) out.push_back('&');
+        first = false;
+        if (eq != std::string_view::npos && iequals(pair.substr(0, eq), "sig")) {
+            out.append(pair.substr(0, eq + 1)).append(kRedacted);
+        } else {
+            out.append(pair);
+        }
+        if (amp == std::string_view::npos) break;
+        query = query.substr(amp + 1);
+    }
+    return out.append(tail);
+}
+
+Result<HttpExchangeResult> send_logged(HttpTransport& transport, const HttpRequestSpec& request, ExchangeKind kind,
+                                       ExchangeLog* log, const Clock& clock) {
+    return logged(request, kind, log, clock, [&] { return transport.send(request); }, nullptr);
+}
+
+Result<HttpExchangeResult> send_streaming_logged(HttpTransport& transport, const HttpRequestSpec& request,
+                                                 const BodySink& sink, ExchangeKind kind, ExchangeLog* log,
+                                                 const Clock& clock, const std::function<std::string()>& summary) {
+    return logged(request, kind, log, clock, [&] { return transport.send_streaming(request, sink); }, &summary);
 }
 
 }  // namespace meterbridge::net

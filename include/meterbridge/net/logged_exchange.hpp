@@ -1,6 +1,7 @@
 #pragma once
 // Sending through an HttpTransport while handing a redacted record of the
 // exchange to an ExchangeLog (SPEC §4 "Logged"). No Beast here.
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -20,13 +21,26 @@ Headers redact_headers(const Headers& headers);
 // assertion, refresh_token and client_assertion replaced.
 std::string redact_form(std::string_view body);
 
-// JSON text: string values of access_token, refresh_token, id_token and
-// client_secret replaced, wherever they occur. Works on invalid JSON too.
+// JSON text: string values of access_token, refresh_token, id_token,
+// client_secret and sasToken (a blob container's shared access signature)
+// replaced, wherever they occur. Works on invalid JSON too.
 std::string redact_json_secrets(std::string_view body);
+
+// A URL with the value of its `sig` query parameter (the signature of an
+// Azure Storage SAS URL, which grants access by itself) replaced.
+std::string redact_url(std::string_view url);
 
 // Sends `request` and records the exchange (also when it fails) in `log`,
 // if not null. `clock` gives the recorded start time.
 Result<HttpExchangeResult> send_logged(HttpTransport& transport, const HttpRequestSpec& request, ExchangeKind kind,
                                        ExchangeLog* log, const Clock& clock);
+
+// send_streaming() with the same record, except that a streamed body is not
+// logged: the record's response_body is "[streamed: N bytes]", or
+// "[streamed: N bytes, <summary()>]" (e.g. the lines read) when given.
+Result<HttpExchangeResult> send_streaming_logged(HttpTransport& transport, const HttpRequestSpec& request,
+                                                 const BodySink& sink, ExchangeKind kind, ExchangeLog* log,
+                                                 const Clock& clock,
+                                                 const std::function<std::string()>& summary = {});
 
 }  // namespace meterbridge::net

@@ -24,6 +24,8 @@ public:
     // Sends `signal` and waits up to `timeout` for the exit; the exit status,
     // or nullopt if it did not exit in time.
     std::optional<int> stop(int signal, std::chrono::milliseconds timeout = std::chrono::seconds(15));
+    // Waits up to `timeout` for the process to exit by itself; its exit status, or nullopt.
+    std::optional<int> wait(std::chrono::milliseconds timeout) { return stop(0, timeout); }  // signal 0 sends nothing
     bool running();
     pid_t pid() const { return pid_; }  // for /proc/PID/status and prlimit (tests/chaos)
     std::string log() const;  // everything written to stderr so far

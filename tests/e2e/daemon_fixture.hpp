@@ -36,7 +36,7 @@ struct HttpAnswer {
     Json json() const;  // parse_exact_json of body (exact numbers); null if not JSON
 };
 
-// A config with three integrations (one per split mode), their mappings,
+// A config with three integrations (one per split mode), their mappings, no daily reconciliation,
 // clock control on, eager scheduling with a 1 s tick, the built-in sandbox.
 Json base_config(const std::filesystem::path& dir);
 

@@ -1,8 +1,8 @@
 // Issue 16, reconciliation end to end: the real daemon against its built-in
-// sandbox over several days of bills — a recalculation, a dropped answer
-// after Azure accepted, two events left unresolved by a 30-hour outage (one
-// that Azure recorded, one it did not) and one planted discrepancy of each
-// kind. Every discrepancy is found in each source that can show it, nothing
+// sandbox over a month of bills — a conflict with an event someone else sent,
+// a recalculation, a dropped answer after Azure accepted, two events left
+// unresolved by a 30-hour outage (one that Azure recorded, one it did not)
+// and one planted discrepancy of each kind. Every discrepancy is found in each source that can show it, nothing
 // else is flagged, both unresolved events get the right proposal and are
 // settled through the API, and `meterbridge reconcile` says the same.
 #include "daemon_fixture.hpp"
@@ -21,6 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 
 const Instant kDay1 = parse_iso8601("2026-03-02T09:05:00Z").value();
+constexpr const char* kMarketplaceScope = "20e940b3-4c77-4b0b-9a53-9e16a1b010a7/.default";
 
 std::string lower(std::string text) {
     std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -65,6 +66,36 @@ protected:
         ASSERT_EQ(daemon->post_bill(bill_json(bill, version, account, items)).status, 202);
         ASSERT_TRUE(DaemonProcess::eventually([&] { return events("accepted").size() >= accepted_after; }))
             << daemon->log();
+    }
+
+    // An event sent to Azure by someone else (another system metering the
+    // same offer): meterbridge's own event for that hour then gets a conflict.
+    void post_foreign_event(const std::string& resource, const std::string& dimension, const std::string& hour,
+                            int quantity) {
+        net::HttpClient http;
+        net::HttpRequestSpec token_request;
+        token_request.method = "POST";
+        token_request.url = daemon->sandbox_url() + "/other-tenant/oauth2/v2.0/token";
+        token_request.headers.set("Content-Type", "application/x-www-form-urlencoded");
+        token_request.body =
+            "grant_type=client_credentials&client_id=other&client_secret=other-secret&scope=" + std::string(kMarketplaceScope);
+        const auto token = http.send(token_request);
+        ASSERT_TRUE(token.ok() && token->status == 200) << (token.ok() ? token->body : token.error().message);
+        net::HttpRequestSpec event;
+        event.method = "POST";
+        event.url = daemon->sandbox_url() + "/api/usageEvent?api-version=2018-08-31";
+        event.headers.set("Content-Type", "application/json");
+        event.headers.set("Authorization",
+                          "Bearer " + parse_exact_json(token->body).value()["access_token"].get<std::string>());
+        event.body = Json{{"resourceId", resource},
+                          {"quantity", quantity},
+                          {"dimension", dimension},
+                          {"effectiveStartTime", hour},
+                          {"planId", "standard"}}
+                         .dump();
+        const auto answer = http.send(event);
+        ASSERT_TRUE(answer.ok());
+        ASSERT_EQ(answer->status, 200) << answer->body;
     }
 
     void plant(const std::string& body) {
@@ -116,8 +147,14 @@ protected:
 };
 
 TEST_F(ReconciliationE2E, EveryPlantedDiscrepancyIsFoundInEachSourceAndUnresolvedEventsAreSettledBothWays) {
-    // Day 1: a bill per split mode.
-    post_and_wait_accepted("b-day1", 1, "acc-bill", {{"USAGE", "12.34", "", ""}}, 1);
+    // Day 1: a bill per split mode. Someone else already sent 7 units for the
+    // per-bill resource at 09:00: our event conflicts and goes to 10:00.
+    post_foreign_event(kSubBill, "bill_total", "2026-03-02T09:00:00Z", 7);
+    ASSERT_EQ(daemon->post_bill(bill_json("b-day1", 1, "acc-bill", {{"USAGE", "12.34", "", ""}})).status, 202);
+    ASSERT_TRUE(DaemonProcess::eventually([&] { return events("conflict").size() == 1; })) << daemon->log();
+    daemon->set_clock(kDay1 + 1h);
+    ASSERT_TRUE(DaemonProcess::eventually([&] { return azure_total(kSubBill, "bill_total") == 7 + 1234; }))
+        << daemon->log();
     post_and_wait_accepted("p-day1", 1, "acc-prod",
                            {{"USAGE", "5.00", "prod-compute", ""}, {"USAGE", "2.50", "prod-storage", ""}}, 3);
     post_and_wait_accepted("a-day1", 1, "acc-agg", {{"USAGE", "0.75", "", "agg-calls"}}, 4);
@@ -128,7 +165,7 @@ TEST_F(ReconciliationE2E, EveryPlantedDiscrepancyIsFoundInEachSourceAndUnresolve
     daemon->add_sandbox_fault(R"({"kind":"drop_response"})");
     ASSERT_EQ(daemon->post_bill(bill_json("b-day2", 2, "acc-bill", {{"USAGE", "4.00", "", ""}})).status, 202);
     daemon->set_clock(kDay1 + 25h);  // the 100 more units go to the next hour (09:00 holds an event)
-    ASSERT_TRUE(DaemonProcess::eventually([&] { return azure_total(kSubBill, "bill_total") == 1234 + 400; }))
+    ASSERT_TRUE(DaemonProcess::eventually([&] { return azure_total(kSubBill, "bill_total") == 7 + 1234 + 400; }))
         << daemon->log();
     ASSERT_TRUE(DaemonProcess::eventually([&] { return events("sending").empty() && events("planned").empty(); }))
         << daemon->log();
@@ -175,12 +212,24 @@ TEST_F(ReconciliationE2E, EveryPlantedDiscrepancyIsFoundInEachSourceAndUnresolve
     plant(R"({"kind":"mismatch","resourceId":")" + std::string(kSubProd) +
           R"(","dimension":"compute","day":"2026-03-02","quantity":"499"})");
 
-    // Days 1 to 4 final for every source (EA's delay is 72 h).
-    daemon->set_clock(parse_iso8601("2026-03-09T12:00:00Z").value());
-    const Json report = reconcile("2026-03-02", "2026-03-05");
+    // The rest of the month: a bill every third day, all billed as sent.
+    std::size_t accepted = events("accepted").size();
+    for (int day = 8; day <= 29; day += 3) {
+        daemon->set_clock(parse_iso8601("2026-03-" + std::to_string(day) + "T09:05:00Z").value());
+        post_and_wait_accepted("a-day" + std::to_string(day), 1, "acc-agg", {{"USAGE", "0.10", "", "agg-calls"}},
+                               ++accepted);
+    }
+
+    // March final for every source (EA's delay is 72 h); its unbilled export is April's "last".
+    daemon->set_clock(parse_iso8601("2026-04-04T12:00:00Z").value());
+    const Json report = reconcile("2026-03-01", "2026-03-31");
 
     const std::string agg = lower(kSubAgg), prod = lower(kSubProd), bill = lower(kSubBill);
     const std::map<std::string, std::string> expected = {
+        // The foreign 7 units: Azure bills 1,241 where we sent 1,234.
+        {"usage_events|" + bill + "|bill_total|2026-03-02", "quantity_mismatch"},
+        {"partner_billing|" + bill + "|bill_total|2026-03-02", "quantity_mismatch"},
+        {"ea_charges|" + bill + "|bill_total|2026-03-02", "quantity_mismatch"},
         // Azure bills 25 calls nobody sent: over-billing, in every source.
         {"usage_events|" + agg + "|api_calls|2026-03-02", "quantity_mismatch"},
         {"partner_billing|" + agg + "|api_calls|2026-03-02", "quantity_mismatch"},
@@ -238,8 +287,8 @@ TEST_F(ReconciliationE2E, EveryPlantedDiscrepancyIsFoundInEachSourceAndUnresolve
         {"base_url", daemon->sandbox_url()}, {"enrollment", "100"}, {"api_key", "sandbox-ea-key"}};
     const auto config_path = dir.path() / "cli.json";
     std::ofstream(config_path) << cli_config.dump();
-    ChildProcess cli({meterbridge_binary(), "reconcile", "--config", config_path.string(), "--from", "2026-03-02", "--to",
-                      "2026-03-05", "--source", "usage_events", "--source", "ea_charges", "--format", "json"},
+    ChildProcess cli({meterbridge_binary(), "reconcile", "--config", config_path.string(), "--from", "2026-03-01", "--to",
+                      "2026-03-31", "--source", "usage_events", "--source", "ea_charges", "--format", "json"},
                      {{"MB_E2E_API_KEY", kApiKey}, {"MB_E2E_API_SECRET", kApiSecret}, {"MB_E2E_OPS_TOKEN", kOpsToken}},
                      dir.path() / "cli.log");
     const auto exit_code = cli.wait(60s);

@@ -25,7 +25,7 @@ Result<EaChargesSummary> hand_over(const std::vector<recon::AzureRow>& rows, con
 EaChargesClient::EaChargesClient(EaChargesClientOptions options, net::HttpTransport& transport, const Clock& clock,
                                  ExchangeLog* log, RetryHooks hooks)
     : options_(std::move(options)), transport_(transport), clock_(clock), log_(log),
-      hooks_(detail::source_hooks(std::move(hooks))) {
+      hooks_(with_default_hooks(std::move(hooks))) {
     while (!options_.base_url.empty() && options_.base_url.back() == '/') options_.base_url.pop_back();
 }
 

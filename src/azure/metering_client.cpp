@@ -14,18 +14,6 @@ namespace {
 
 bool same_resource(std::string_view a, std::string_view b) { return net::iequals(a, b); }
 
-RetryHooks with_defaults(RetryHooks hooks) {
-    if (!hooks.random01) {
-        auto engine = std::make_shared<std::pair<std::mutex, std::mt19937_64>>();
-        engine->second.seed(std::random_device{}());
-        hooks.random01 = [engine] {
-            std::lock_guard lock(engine->first);
-            return std::uniform_real_distribution<double>(0.0, 1.0)(engine->second);
-        };
-    }
-    if (!hooks.sleep) hooks.sleep = [](Duration d) { std::this_thread::sleep_for(d); };
-    return hooks;
-}
 
 // What the last HTTP answer (0: none, the connection was never made) means
 // for a call that ends without per-event answers (SPEC §4 "What Azure may hold").
@@ -37,6 +25,19 @@ BatchOutcomeKind unanswered_kind(int status) {
 }
 
 }  // namespace
+
+RetryHooks with_default_hooks(RetryHooks hooks) {
+    if (!hooks.random01) {
+        auto engine = std::make_shared<std::pair<std::mutex, std::mt19937_64>>();
+        engine->second.seed(std::random_device{}());
+        hooks.random01 = [engine] {
+            std::lock_guard lock(engine->first);
+            return std::uniform_real_distribution<double>(0.0, 1.0)(engine->second);
+        };
+    }
+    if (!hooks.sleep) hooks.sleep = [](Duration d) { std::this_thread::sleep_for(d); };
+    return hooks;
+}
 
 std::string_view to_string(BatchOutcomeKind kind) noexcept {
     switch (kind) {
@@ -53,7 +54,7 @@ std::string_view to_string(BatchOutcomeKind kind) noexcept {
 MeteringClient::MeteringClient(MeteringClientOptions options, net::HttpTransport& transport, TokenProvider& tokens,
                                const Clock& clock, ExchangeLog* log, RetryHooks hooks)
     : options_(std::move(options)), transport_(transport), tokens_(tokens), clock_(clock), log_(log),
-      hooks_(with_defaults(std::move(hooks))) {
+      hooks_(with_default_hooks(std::move(hooks))) {
     while (!options_.base_url.empty() && options_.base_url.back() == '/') options_.base_url.pop_back();
 }
 

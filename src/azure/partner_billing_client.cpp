@@ -68,7 +68,7 @@ PartnerBillingClient::PartnerBillingClient(PartnerBillingClientOptions options, 
                                            TokenProvider& graph_tokens, const Clock& clock, ExchangeLog* log,
                                            RetryHooks hooks)
     : options_(std::move(options)), transport_(transport), tokens_(graph_tokens), clock_(clock), log_(log),
-      hooks_(detail::source_hooks(std::move(hooks))) {
+      hooks_(with_default_hooks(std::move(hooks))) {
     while (!options_.graph_base_url.empty() && options_.graph_base_url.back() == '/') {
         options_.graph_base_url.pop_back();
     }

@@ -1,9 +1,6 @@
 #include "source_call.hpp"
 
 #include <algorithm>
-#include <mutex>
-#include <random>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -33,19 +30,6 @@ std::string join(std::string code, const std::string& message) {
 }
 
 }  // namespace
-
-RetryHooks source_hooks(RetryHooks hooks) {
-    if (!hooks.random01) {
-        auto engine = std::make_shared<std::pair<std::mutex, std::mt19937_64>>();
-        engine->second.seed(std::random_device{}());
-        hooks.random01 = [engine] {
-            std::lock_guard lock(engine->first);
-            return std::uniform_real_distribution<double>(0.0, 1.0)(engine->second);
-        };
-    }
-    if (!hooks.sleep) hooks.sleep = [](Duration d) { std::this_thread::sleep_for(d); };
-    return hooks;
-}
 
 std::string describe_answer(const net::HttpExchangeResult& answer) {
     const std::string_view body = answer.body;

@@ -11,14 +11,11 @@
 
 namespace meterbridge::azure::detail {
 
-// The random and sleep hooks with their defaults filled in.
-RetryHooks source_hooks(RetryHooks hooks);
-
 struct SourceCall {
     net::HttpTransport& transport;
     const Clock& clock;
     ExchangeLog* log;
-    const RetryHooks& hooks;  // filled (source_hooks)
+    const RetryHooks& hooks;  // filled (with_default_hooks)
     const SourceRetryOptions& retry;
 };
 

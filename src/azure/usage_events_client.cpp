@@ -12,7 +12,7 @@ namespace meterbridge::azure {
 UsageEventsClient::UsageEventsClient(UsageEventsClientOptions options, net::HttpTransport& transport,
                                      TokenProvider& tokens, const Clock& clock, ExchangeLog* log, RetryHooks hooks)
     : options_(std::move(options)), transport_(transport), tokens_(tokens), clock_(clock), log_(log),
-      hooks_(detail::source_hooks(std::move(hooks))) {
+      hooks_(with_default_hooks(std::move(hooks))) {
     while (!options_.base_url.empty() && options_.base_url.back() == '/') options_.base_url.pop_back();
 }
 

@@ -38,13 +38,7 @@ protected:
 
     // Units the sandbox accepted for (resource, dimension).
     std::int64_t azure_total(const std::string& resource, const std::string& dimension) {
-        std::int64_t total = 0;
-        for (const Json& e : daemon->sandbox_events()) {
-            if (e["resourceId"] == resource && e["dimension"] == dimension) {
-                total += std::stoll(*exact_number_text(e["quantity"]));
-            }
-        }
-        return total;
+        return daemon->sandbox_total(resource, dimension);
     }
 
     // The bill's units for one dimension as /bills/{id} reports them.

@@ -177,6 +177,16 @@ std::string envelope(const std::string& event_name, const std::string& bill) {
 
 namespace meterbridge::testing {
 
+std::int64_t DaemonProcess::sandbox_total(const std::string& resource, const std::string& dimension) {
+    std::int64_t total = 0;
+    for (const Json& e : sandbox_events()) {
+        if (e["resourceId"] == resource && e["dimension"] == dimension) {
+            total += std::stoll(*exact_number_text(e["quantity"]));
+        }
+    }
+    return total;
+}
+
 void DaemonProcess::add_sandbox_fault(const std::string& fault_json) {
     net::HttpRequestSpec spec;
     spec.method = "POST";

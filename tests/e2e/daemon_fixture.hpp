@@ -62,6 +62,8 @@ public:
 
     // Units Azure accepted per (resourceId, dimension), from the sandbox.
     std::vector<Json> sandbox_events();
+    // Their units for one (resourceId, dimension).
+    std::int64_t sandbox_total(const std::string& resource, const std::string& dimension);
     // Queues a fault in the in-process sandbox (POST /_sandbox/faults, docs/sandbox.md),
     // or clears them all; fails the test if the sandbox says no.
     void add_sandbox_fault(const std::string& fault_json);

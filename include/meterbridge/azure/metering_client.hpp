@@ -35,6 +35,8 @@ struct RetryHooks {
     std::function<double()> random01;       // uniform in [0, 1); default: a seeded PRNG
     std::function<void(Duration)> sleep;    // default: std::this_thread::sleep_for
 };
+// `hooks` with the defaults filled in where unset (every client of this room uses it).
+RetryHooks with_default_hooks(RetryHooks hooks);
 
 // How a post_batch ended (SPEC §4 "What Azure may hold"). Only Answered
 // carries per-event answers; of the others, only MayHold leaves Azure

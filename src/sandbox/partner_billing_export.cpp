@@ -1,5 +1,6 @@
 #include "meterbridge/sandbox/partner_billing_export.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 
@@ -205,7 +206,7 @@ Result<PartnerExportOptions> PartnerExportOptions::patched(std::string_view json
     auto retry = integer_field(*root, "retry_after_s", retry_after_s, 0, 3600);
     auto per_blob = integer_field(*root, "lines_per_blob", static_cast<long long>(lines_per_blob), 1, 100'000'000);
     auto fails = integer_field(*root, "fail_next", fail_next, 0, 1000);
-    auto ttl = integer_field(*root, "sas_ttl_s", sas_ttl_s, 1, 365LL * 24 * 3600);
+    auto ttl = integer_field(*root, "sas_ttl_s", sas_ttl_s, 0, 365LL * 24 * 3600);
     for (const auto* field : {&polls, &retry, &per_blob, &fails, &ttl}) {
         if (!*field) return field->error();
     }
@@ -307,7 +308,6 @@ HttpResponse PartnerBillingExport::start(const HttpRequest& request, bool billed
     operation.currency = currency;
     operation.id = azure::random_guid();
     operation.created = now;
-    operation.signature = azure::random_token(24);
     std::string location;
     int retry_after = 0;
     {
@@ -359,14 +359,20 @@ HttpResponse PartnerBillingExport::poll(std::string_view id, Instant now, Sandbo
         return HttpResponse::json(200, w.done());
     }
     if (op.succeeded_at == Instant{}) op.succeeded_at = now;
-    const Instant expiry = op.succeeded_at + std::chrono::seconds(options_.sas_ttl_s);
+    // The first SAS is signed at success; a GET once it has expired signs a
+    // fresh one (as Graph does), which is how a client recovers from a 403 on
+    // a blob. The old tokens are kept so that their URLs stay refused as expired.
+    if (op.tokens.empty() || op.tokens.back().expired(now)) {
+        op.tokens.push_back(Sas{azure::random_token(24), now, now + std::chrono::seconds(options_.sas_ttl_s)});
+    }
+    const Sas& token = op.tokens.back();
     const auto sas_time = [](Instant t) {
         std::string text = format_iso8601(t);
         for (std::size_t at = text.find(':'); at != std::string::npos; at = text.find(':')) text.replace(at, 1, "%3A");
         return text;
     };
-    const std::string sas = "sv=2021-08-06&sr=c&sp=rl&st=" + sas_time(op.succeeded_at) + "&se=" + sas_time(expiry) +
-                            "&sig=" + op.signature;
+    const std::string sas = "sv=2021-08-06&sr=c&sp=rl&st=" + sas_time(token.start) + "&se=" + sas_time(token.expiry) +
+                            "&sig=" + token.signature;
     const std::uint64_t blobs = (op.lines + op.lines_per_blob - 1) / op.lines_per_blob;
     std::string list;
     for (std::uint64_t b = 0; b < blobs; ++b) {
@@ -410,18 +416,19 @@ HttpResponse PartnerBillingExport::blob(const HttpRequest& request, Instant now,
     if (it == operations_.end() || it->second.succeeded_at == Instant{}) return not_found();
     const Operation& op = it->second;
     const auto sig = request.query_param("sig");
-    if (!sig || *sig != op.signature) {
+    const auto token = std::find_if(op.tokens.begin(), op.tokens.end(),
+                                    [&](const Sas& t) { return sig && t.signature == *sig; });
+    if (token == op.tokens.end()) {
         return storage_error(403, "AuthenticationFailed",
                              "Server failed to authenticate the request. Make sure the value of Authorization header is "
                              "formed correctly including the signature.",
                              "Signature did not match. String to sign used was rl", now);
     }
-    const Instant expiry = op.succeeded_at + std::chrono::seconds(options_.sas_ttl_s);
-    if (now > expiry) {
+    if (token->expired(now)) {
         return storage_error(403, "AuthenticationFailed",
                              "Server failed to authenticate the request. Make sure the value of Authorization header is "
                              "formed correctly including the signature.",
-                             "Signed expiry time [" + http_date(expiry) + "] has to be after current time [" +
+                             "Signed expiry time [" + http_date(token->expiry) + "] has to be after current time [" +
                                  http_date(now) + "]",
                              now);
     }

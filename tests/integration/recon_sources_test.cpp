@@ -478,56 +478,88 @@ TEST_F(ReconSources, PartnerExportFailureAndBilledInvoices) {
     EXPECT_EQ(marketplace.fetch_count(), 2U);
 }
 
-// The SAS of the manifest expires between two blobs: the operation is fetched
-// again once for a fresh manifest, and no row is given twice. The sandbox
-// keeps an operation's SAS expiry fixed, so the "fresh" SAS is simulated by
-// putting the sandbox clock back when the client re-fetches the operation.
+// The SAS of the manifest expires between two blobs (the sandbox clock moves
+// on while the first blob is read): the client meets the 403, fetches the
+// operation again, gets the fresh SAS the sandbox signs for an expired one,
+// and reads the rest with it, no row given twice. A fresh SAS that is refused
+// too is an error: the operation is fetched once more, not again and again.
 TEST_F(ReconSources, PartnerExportRecoversFromAnExpiredBlobUrlOnce) {
     post_events({{kA, "dim1", "2026-01-01T10:00:00Z", "1"}, {kA, "dim2", "2026-01-01T10:00:00Z", "2"},
                  {kA, "dim3", "2026-01-01T10:00:00Z", "3"}});
     set_clock("2026-01-02T06:00:00Z");
-    export_settings(R"({"running_polls":0,"lines_per_blob":1})");
     TokenProvider graph(token_options(std::string(kGraphResource)), http, clock, &log);
 
-    for (const bool renews : {true, false}) {
-        SCOPED_TRACE(renews ? "the re-fetched SAS works" : "the re-fetched SAS fails too");
-        set_clock("2026-01-02T06:00:00Z");
-        bool expired = false;
-        int blob_403s = 0;
+    // What the client sent: each blob GET's signature and answer, and the operation GETs.
+    struct Seen {
+        std::vector<std::pair<std::string, int>> blobs;  // (sig, status)
+        int operation_gets = 0;
+    };
+    const auto watch = [](SpyTransport& spy, Seen& seen) {
+        spy.after = [&seen](const net::HttpRequestSpec& request, int status) {
+            if (request.url.find("/operations/") != std::string::npos) ++seen.operation_gets;
+            if (request.url.find("/blobs/") == std::string::npos) return;
+            const auto sig = request.url.find("sig=");
+            seen.blobs.emplace_back(sig == std::string::npos ? "" : request.url.substr(sig), status);
+        };
+    };
+
+    {
+        SCOPED_TRACE("the re-fetched SAS works");
+        export_settings(R"({"running_polls":0,"lines_per_blob":1,"sas_ttl_s":600})");
         SpyTransport spy(http);
-        spy.before = [&](const net::HttpRequestSpec& request) {
-            if (renews && expired && request.url.find("/operations/") != std::string::npos) {
-                set_clock("2026-01-02T06:30:00Z");  // back inside the SAS's lifetime
-            }
-        };
-        spy.after = [&](const net::HttpRequestSpec& request, int status) {
-            if (request.url.find("/blobs/") != std::string::npos && status == 403) ++blob_403s;
-        };
+        Seen seen;
+        watch(spy, seen);
         auto client = partner_client(spy, graph);
         Collected rows;
         const auto sink = rows.sink();
         auto summary = client.fetch(PartnerBillingRequest::unbilled(), [&](const recon::AzureRow& row) -> Status {
-            if (!expired) {  // after the first blob's row: the SAS (3600 s) expires
-                expired = true;
-                set_clock("2026-01-02T09:00:00Z");
-            }
+            // While the first blob is read, 20 minutes pass: its SAS (600 s) expires.
+            if (rows.count == 0) set_clock("2026-01-02T06:20:00Z");
             return sink(row);
         });
-        if (renews) {
-            ASSERT_TRUE(summary.ok()) << summary.error().message;
-            EXPECT_TRUE(summary->manifest_refreshed);
-            EXPECT_EQ(summary->lines, 3U);
-            EXPECT_EQ(blob_403s, 1);
-            EXPECT_EQ(rows.quantity.at("az-sub-a|dim2|2026-01-01"), "2");
-            EXPECT_EQ(rows.quantity.at("az-sub-a|dim3|2026-01-01"), "3");
-        } else {
-            ASSERT_FALSE(summary.ok());
-            EXPECT_EQ(summary.error().code, kSourceRefused);
-            EXPECT_NE(summary.error().message.find("AuthenticationFailed"), std::string::npos) << summary.error().message;
-            EXPECT_NE(summary.error().message.find("Signed expiry time"), std::string::npos) << summary.error().message;
-            EXPECT_EQ(blob_403s, 2);
-            EXPECT_EQ(rows.count, 1U);
-        }
+        ASSERT_TRUE(summary.ok()) << summary.error().message;
+        EXPECT_TRUE(summary->manifest_refreshed);
+        EXPECT_EQ(summary->polls, 2);  // the outcome, then the fresh SAS
+        EXPECT_EQ(seen.operation_gets, 2);
+        EXPECT_EQ(summary->blobs, 3U);
+        EXPECT_EQ(summary->lines, 3U);
+        EXPECT_EQ(rows.count, 3U);  // Collected fails the test on a row given twice
+        EXPECT_EQ(rows.quantity.at("az-sub-a|dim1|2026-01-01"), "1");
+        EXPECT_EQ(rows.quantity.at("az-sub-a|dim2|2026-01-01"), "2");
+        EXPECT_EQ(rows.quantity.at("az-sub-a|dim3|2026-01-01"), "3");
+        // Blob 1 with the first SAS; blob 2 refused with it, then read with the
+        // fresh one, as blob 3.
+        ASSERT_EQ(seen.blobs.size(), 4U);
+        const std::string first_sig = seen.blobs[0].first;
+        const std::string fresh_sig = seen.blobs[2].first;
+        EXPECT_FALSE(first_sig.empty());
+        EXPECT_NE(fresh_sig, first_sig);
+        EXPECT_EQ(seen.blobs[0], std::pair(first_sig, 200));
+        EXPECT_EQ(seen.blobs[1], std::pair(first_sig, 403));
+        EXPECT_EQ(seen.blobs[2], std::pair(fresh_sig, 200));
+        EXPECT_EQ(seen.blobs[3], std::pair(fresh_sig, 200));
+    }
+    {
+        SCOPED_TRACE("the re-fetched SAS fails too");
+        export_settings(R"({"sas_ttl_s":0})");  // every SAS is born expired
+        SpyTransport spy(http);
+        Seen seen;
+        watch(spy, seen);
+        auto client = partner_client(spy, graph);
+        Collected rows;
+        auto summary = client.fetch(PartnerBillingRequest::unbilled(), rows.sink());
+        ASSERT_FALSE(summary.ok());
+        EXPECT_EQ(summary.error().code, kSourceRefused);
+        EXPECT_NE(summary.error().message.find("AuthenticationFailed"), std::string::npos) << summary.error().message;
+        EXPECT_NE(summary.error().message.find("Signed expiry time"), std::string::npos) << summary.error().message;
+        EXPECT_EQ(rows.count, 0U);
+        // One refresh: the outcome and one more operation GET, and blob 1 tried
+        // with each SAS (the fresh one too, so the refresh really was used).
+        EXPECT_EQ(seen.operation_gets, 2);
+        ASSERT_EQ(seen.blobs.size(), 2U);
+        EXPECT_EQ(seen.blobs[0].second, 403);
+        EXPECT_EQ(seen.blobs[1].second, 403);
+        EXPECT_NE(seen.blobs[1].first, seen.blobs[0].first);
     }
 }
 

@@ -366,6 +366,58 @@ TEST_F(SandboxRecon, ExportFaultsThrottlingFailureAndExpiredBlobUrls) {
     EXPECT_EQ(run_export("unbilled", R"({"billingPeriod":"current","currencyCode":"USD"})", bearer)["status"], "succeeded");
 }
 
+// As Graph does, a GET of a succeeded operation whose SAS has expired signs a
+// fresh one; URLs signed with the old token stay refused as expired.
+TEST_F(SandboxRecon, ARefetchedOperationSignsAFreshSasOnceTheOldOneExpired) {
+    post_events({{kA, "dim1", "2026-01-01T10:00:00Z", "1"}});
+    set_clock("2026-01-02T06:00:00Z");
+    ASSERT_EQ(send("PUT", "/_sandbox/export", R"({"running_polls":0})").status, 200);
+    std::string bearer = graph_token();
+    const auto first = run_export("unbilled", R"({"billingPeriod":"current","currencyCode":"USD"})", bearer);
+    ASSERT_EQ(first["status"], "succeeded");
+    const std::string operation = url("/v1.0/reports/partners/billing/operations/" + first["id"].get<std::string>());
+    const auto sas_of = [](const json& op) { return op["resourceLocation"]["sasToken"].get<std::string>(); };
+    const auto sig_of = [](const std::string& sas) { return sas.substr(sas.find("&sig=")); };
+    EXPECT_NE(sas_of(first).find("&se=2026-01-02T07%3A00%3A00Z&"), std::string::npos) << sas_of(first);
+
+    // While the SAS is valid, the operation keeps answering it.
+    set_clock("2026-01-02T06:59:00Z");
+    EXPECT_EQ(sas_of(json::parse(send(get(operation, bearer)).body)), sas_of(first));
+    EXPECT_EQ(send(get(blob_url(first, 0))).status, 200);
+
+    // Expired: the old URL is refused, and the operation answers a new token.
+    set_clock("2026-01-02T07:00:01Z");
+    bearer = graph_token();  // the Graph token of 06:00 has expired too
+    const auto old_url = send(get(blob_url(first, 0)));
+    EXPECT_EQ(old_url.status, 403);
+    EXPECT_NE(old_url.body.find("Signed expiry time [Fri, 02 Jan 2026 07:00:00 GMT]"), std::string::npos) << old_url.body;
+    const auto second = json::parse(send(get(operation, bearer)).body);
+    ASSERT_EQ(second["status"], "succeeded");
+    EXPECT_NE(sig_of(sas_of(second)), sig_of(sas_of(first)));
+    EXPECT_NE(sas_of(second).find("&se=2026-01-02T08%3A00%3A0"), std::string::npos) << sas_of(second);  // now + 3600 s
+    EXPECT_EQ(second["resourceLocation"]["blobs"], first["resourceLocation"]["blobs"]);
+    EXPECT_EQ(send(get(blob_url(second, 0))).status, 200);
+    const auto still_old = send(get(blob_url(first, 0)));
+    EXPECT_EQ(still_old.status, 403);
+    EXPECT_EQ(still_old.headers.get("x-ms-error-code"), "AuthenticationFailed");
+    EXPECT_NE(still_old.body.find("Signed expiry time [Fri, 02 Jan 2026 07:00:00 GMT]"), std::string::npos) << still_old.body;
+    EXPECT_EQ(sas_of(json::parse(send(get(operation, bearer)).body)), sas_of(second));  // no new one while valid
+
+    // sas_ttl_s 0: every token is born expired, the re-signed ones too.
+    ASSERT_EQ(send("PUT", "/_sandbox/export", R"({"sas_ttl_s":0})").status, 200);
+    const auto born_expired = run_export("unbilled", R"({"billingPeriod":"current","currencyCode":"USD"})", bearer);
+    const auto refused = send(get(blob_url(born_expired, 0)));
+    EXPECT_EQ(refused.status, 403);
+    EXPECT_NE(refused.body.find("Signed expiry time"), std::string::npos) << refused.body;
+    const auto resigned = json::parse(
+        send(get(url("/v1.0/reports/partners/billing/operations/" + born_expired["id"].get<std::string>()), bearer)).body);
+    EXPECT_NE(sig_of(sas_of(resigned)), sig_of(sas_of(born_expired)));
+    EXPECT_EQ(send(get(blob_url(resigned, 0))).status, 403);
+    const auto negative = send("PUT", "/_sandbox/export", R"({"sas_ttl_s":-1})");
+    EXPECT_EQ(negative.status, 400);
+    EXPECT_EQ(json::parse(negative.body)["error"]["field"], "sas_ttl_s");
+}
+
 TEST_F(SandboxRecon, BilledExportsNeedAClosedInvoiceMonth) {
     post_events({{kA, "dim1", "2026-01-01T10:00:00Z", "2.5"}});
     std::string bearer = graph_token();

@@ -4,6 +4,8 @@
 // Location; GET the operation -> running (Retry-After) ... -> succeeded with a
 // manifest or failed; GET /blobs/partner-billing/{operation}/part-NNNNN.json.gz
 // with the manifest's SAS token -> gzip JSON lines generated on the fly.
+// A GET of a succeeded operation whose SAS has expired signs a fresh one, as
+// Graph does; URLs signed with an older token stay refused.
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -26,7 +28,8 @@ struct PartnerExportOptions {
     int retry_after_s = 1;                   // Retry-After of the 202 and of each "running" answer
     std::uint64_t lines_per_blob = 50000;    // a blob holds at most this many lines
     int fail_next = 0;                       // the next N operations end "failed"
-    long long sas_ttl_s = 3600;              // the blob URLs' lifetime from success, on the sandbox clock
+    long long sas_ttl_s = 3600;              // a SAS token's lifetime from its signing, on the sandbox clock
+                                             // (0: every token is born expired)
 
     // {"running_polls","retry_after_s","lines_per_blob","fail_next","sas_ttl_s"}: the given
     // fields replace this one's; errors name the field.
@@ -48,6 +51,14 @@ public:
     void set_options(const PartnerExportOptions& options);
 
 private:
+    // One SAS token signed for an operation's blobs.
+    struct Sas {
+        std::string signature;  // the "sig"
+        Instant start;          // "st"
+        Instant expiry;         // "se"
+        // Azure Storage: "Signed expiry time [se] has to be after current time".
+        bool expired(Instant now) const { return now >= expiry; }
+    };
     struct Operation {
         std::string id;
         Instant created;
@@ -59,7 +70,7 @@ private:
         std::vector<AzureDayRecord> records;  // Azure's billed rows of the period, snapshot at creation
         std::uint64_t lines = 0;
         Instant succeeded_at{};
-        std::string signature;  // the SAS "sig"
+        std::vector<Sas> tokens;  // every SAS signed for it, the current one last
         std::uint64_t lines_per_blob = 1;
     };
 

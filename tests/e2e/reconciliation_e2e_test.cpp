@@ -296,6 +296,19 @@ TEST_F(ReconciliationE2E, EveryPlantedDiscrepancyIsFoundInEachSourceAndUnresolve
         if (key.rfind("partner_billing|", 0) != 0) cli_expected[key] = outcome;
     }
     EXPECT_EQ(flagged(*printed), cli_expected) << output;
+
+    // Days without a discrepancy: exit 0. A bad argument: exit 2, nothing compared.
+    ChildProcess clean({meterbridge_binary(), "reconcile", "--config", config_path.string(), "--from", "2026-03-08",
+                        "--to", "2026-03-29", "--source", "usage_events", "--format", "csv"},
+                       {{"MB_E2E_API_KEY", kApiKey}, {"MB_E2E_API_SECRET", kApiSecret}, {"MB_E2E_OPS_TOKEN", kOpsToken}},
+                       dir.path() / "clean.log");
+    EXPECT_EQ(clean.wait(60s), 0) << clean.log();
+    EXPECT_NE(clean.log().find(",matched,"), std::string::npos) << clean.log();
+    ChildProcess bad({meterbridge_binary(), "reconcile", "--config", config_path.string(), "--from", "2026-3-8", "--to",
+                      "2026-03-29"},
+                     {}, dir.path() / "bad.log");
+    EXPECT_EQ(bad.wait(60s), 2);
+    EXPECT_NE(bad.log().find("--from must be a UTC day"), std::string::npos) << bad.log();
 }
 
 }  // namespace

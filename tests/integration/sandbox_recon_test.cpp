@@ -67,7 +67,8 @@ protected:
         const auto answer = send(post_json(url("/api/batchUsageEvent?api-version=2018-08-31"), body + "]}",
                                            testing::sandbox_token(client, *sandbox)));
         ASSERT_EQ(answer.status, 200) << answer.body;
-        for (const auto& result : json::parse(answer.body)["result"]) ASSERT_EQ(result["status"], "Accepted") << result;
+        const json parsed = json::parse(answer.body);  // named: a range-for over a temporary's member dangles
+        for (const auto& result : parsed["result"]) ASSERT_EQ(result["status"], "Accepted") << result;
     }
     json usage_events(const std::string& query, int expected_status = 200) {
         const auto answer = send(get(url("/api/usageEvents?api-version=2018-08-31&" + query), testing::sandbox_token(client, *sandbox)));

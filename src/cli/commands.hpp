@@ -12,5 +12,6 @@ int serve_command(Args args);
 int check_config_command(Args args);
 int sandbox_command(Args args);
 int reconcile_command(Args args);
+int healthcheck_command(Args args);
 
 }  // namespace meterbridge::app

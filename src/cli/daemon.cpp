@@ -1,7 +1,11 @@
 #include "cli/daemon.hpp"
 
+#include <unistd.h>
+
 #include <spdlog/spdlog.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <stdexcept>
 
@@ -52,8 +56,18 @@ namespace {
 std::unique_ptr<store::Store> open_store(const store::StorageConfig& storage) {
     const std::filesystem::path path(storage.sqlite_path);
     if (storage.sqlite_path != ":memory:" && path.has_parent_path()) {
-        std::error_code ignored;
-        std::filesystem::create_directories(path.parent_path(), ignored);
+        // Said here, with the system's reason: SQLite would only say it cannot open the file.
+        std::error_code error;
+        std::filesystem::create_directories(path.parent_path(), error);
+        if (error) {
+            throw std::runtime_error("cannot create the database directory " + path.parent_path().string() +
+                                     " (storage.sqlite_path): " + error.message());
+        }
+        // SQLite writes its WAL and lock files beside the database: the directory must be writable.
+        if (::access(path.parent_path().c_str(), W_OK | X_OK) != 0) {
+            throw std::runtime_error("cannot write in the database directory " + path.parent_path().string() +
+                                     " (storage.sqlite_path): " + std::strerror(errno));
+        }
     }
     return store::open_sqlite_store(storage.sqlite_path);
 }

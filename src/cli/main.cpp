@@ -13,6 +13,7 @@ constexpr const char* kUsage =
     "commands:\n"
     "  serve [--config FILE]                 run the daemon (MB_CONFIG when --config is absent)\n"
     "  check-config --config FILE            validate a config, print it with secrets masked\n"
+    "  healthcheck [--config FILE]           ask the configured listener's /healthz (exit 0 healthy, 1 not)\n"
     "  reconcile --config FILE --from YYYY-MM-DD --to YYYY-MM-DD [--source NAME]... [--ea-file FILE]\n"
     "            [--format table|json|csv]\n"
     "                                        compare Azure's records with the ledger (exit 0 matched,\n"
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
     if (command == "check-config") return meterbridge::app::check_config_command(rest);
     if (command == "sandbox") return meterbridge::app::sandbox_command(rest);
     if (command == "reconcile") return meterbridge::app::reconcile_command(rest);
+    if (command == "healthcheck") return meterbridge::app::healthcheck_command(rest);
     if (command == "help" || command == "--help" || command == "-h") {
         std::fputs(kUsage, stdout);
         return 0;

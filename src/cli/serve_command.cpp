@@ -1,5 +1,7 @@
 // `meterbridge serve [--config FILE]` (SPEC §1): runs the daemon until
 // SIGTERM/SIGINT, then drains gracefully (10 s); a second signal forces exit.
+// SIGHUP is logged and ignored: reloading the config is not supported (a
+// restart applies it), and a hang-up must not kill the daemon.
 #include <spdlog/spdlog.h>
 
 #include <csignal>
@@ -41,6 +43,7 @@ int serve_command(Args args) {
     sigemptyset(&signals);
     sigaddset(&signals, SIGTERM);
     sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
     Config config;
@@ -64,24 +67,30 @@ int serve_command(Args args) {
     systemd::ready();
 
     int signal_number = 0;
-    sigwait(&signals, &signal_number);
+    for (sigwait(&signals, &signal_number); signal_number == SIGHUP; sigwait(&signals, &signal_number)) {
+        spdlog::warn("received SIGHUP: reloading the config is not supported; ignored (restart to apply changes)");
+    }
     spdlog::info("received {}, draining (10 s; a second signal forces exit)", strsignal(signal_number));
     systemd::stopping();
     std::thread force([signals]() mutable {
         int second = 0;
-        sigwait(&signals, &second);
+        do {
+            sigwait(&signals, &second);
+        } while (second == SIGHUP);
         std::fputs("meterbridge: second signal, exiting now\n", stderr);
         _exit(130);
     });
     force.detach();
     // The drain has 10 s. A batch still waiting on Azure after that is safe to
-    // abandon: its events are stored as `sending` and re-sent unchanged on restart.
+    // abandon: its events are stored as `sending` and re-sent unchanged on
+    // restart. So the stop an operator asked for succeeded: exit 0 (systemd
+    // would otherwise mark every stop during an Azure brownout as failed).
     std::thread deadline([] {
         std::this_thread::sleep_for(std::chrono::seconds(11));
         std::fputs("meterbridge: drain did not finish within 10 s; exiting (in-flight events are re-sent on "
                    "restart)\n",
                    stderr);
-        _exit(1);
+        _exit(0);
     });
     deadline.detach();
     daemon->stop(std::chrono::seconds(10));

@@ -1,0 +1,109 @@
+// Issue 18, the daemon's life as systemd and containers see it: a hang-up is
+// ignored, a stop whose drain outlasts its 10 s still exits 0, an unwritable
+// data directory is a clear start-up error, and `meterbridge healthcheck`
+// asks the configured listener.
+#include "daemon_fixture.hpp"
+
+#include <gtest/gtest.h>
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <fstream>
+#include <thread>
+
+namespace meterbridge::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+const std::map<std::string, std::string> kEnv = {
+    {"MB_E2E_API_KEY", kApiKey}, {"MB_E2E_API_SECRET", kApiSecret}, {"MB_E2E_OPS_TOKEN", kOpsToken}};
+
+// A loopback port nobody listens on now.
+std::uint16_t free_port() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = 0;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    socklen_t length = sizeof address;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    ::close(fd);
+    return ntohs(address.sin_port);
+}
+
+std::filesystem::path write_config(const std::filesystem::path& dir, const Json& config) {
+    const auto path = dir / "config.json";
+    std::ofstream(path) << config.dump(2);
+    return path;
+}
+
+TEST(LifecycleE2E, SighupIsLoggedAndIgnored) {
+    TempDir dir;
+    DaemonProcess daemon(dir.path(), base_config(dir.path()));
+    daemon.start();
+    ASSERT_FALSE(HasFatalFailure());
+    ::kill(daemon.pid(), SIGHUP);
+    ASSERT_TRUE(DaemonProcess::eventually([&] { return daemon.log().find("received SIGHUP") != std::string::npos; }))
+        << daemon.log();
+    EXPECT_EQ(daemon.get("/healthz").status, 200);
+    EXPECT_EQ(daemon.stop(SIGTERM), 0) << daemon.log();
+}
+
+TEST(LifecycleE2E, AStopWhoseDrainOutlastsTenSecondsStillExitsZero) {
+    TempDir dir;
+    Json config = base_config(dir.path());
+    config["azure"]["request_timeout_s"] = 60;  // the client waits for Azure longer than the drain
+    DaemonProcess daemon(dir.path(), config);
+    daemon.start();
+    ASSERT_FALSE(HasFatalFailure());
+    daemon.add_sandbox_fault(R"({"kind":"delay_ms","delay_ms":30000,"count":1})");
+    ASSERT_EQ(daemon.post_bill(bill_json("b-slow", 1, "acc-bill", {{"USAGE", "1.00", "", ""}})).status, 202);
+    ASSERT_TRUE(DaemonProcess::eventually([&] {
+        const Json page = daemon.get("/events?status=sending").json();
+        return page.is_object() && page["data"].size() == 1;
+    })) << daemon.log();
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(daemon.stop(SIGTERM), 0) << daemon.log();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 14s);
+    EXPECT_NE(daemon.log().find("drain did not finish within 10 s"), std::string::npos) << daemon.log();
+}
+
+TEST(LifecycleE2E, AnUnusableDataDirectoryIsAClearStartupError) {
+    TempDir dir;
+    std::ofstream(dir.path() / "not-a-directory") << "x";
+    Json config = base_config(dir.path());
+    config["storage"]["sqlite_path"] = (dir.path() / "not-a-directory" / "data" / "meterbridge.db").string();
+    ChildProcess serve({meterbridge_binary(), "serve", "--config", write_config(dir.path(), config).string()}, kEnv,
+                       dir.path() / "serve.log");
+    EXPECT_EQ(serve.wait(20s), 1);
+    const std::string log = serve.log();
+    EXPECT_NE(log.find("cannot create the database directory"), std::string::npos) << log;
+    EXPECT_NE(log.find("storage.sqlite_path"), std::string::npos) << log;
+    EXPECT_NE(log.find("Not a directory"), std::string::npos) << log;
+}
+
+TEST(LifecycleE2E, HealthcheckAsksTheConfiguredListener) {
+    TempDir dir;
+    Json config = base_config(dir.path());
+    config["listen"]["port"] = free_port();
+    const auto path = write_config(dir.path(), config);
+    const auto healthcheck = [&](const char* log_name) {
+        ChildProcess check({meterbridge_binary(), "healthcheck", "--config", path.string()}, kEnv, dir.path() / log_name);
+        return check.wait(20s);
+    };
+    EXPECT_EQ(healthcheck("before.log"), 1);  // nothing listens yet
+
+    ChildProcess serve({meterbridge_binary(), "serve", "--config", path.string()}, kEnv, dir.path() / "serve.log");
+    ASSERT_TRUE(serve.wait_for_line(" listening on 127.0.0.1:", 20s)) << serve.log();
+    EXPECT_EQ(healthcheck("during.log"), 0);
+    EXPECT_EQ(serve.stop(SIGTERM), 0);
+    EXPECT_EQ(healthcheck("after.log"), 1);
+}
+
+}  // namespace
+}  // namespace meterbridge::testing

@@ -4,9 +4,13 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
+#include <string>
 
 #include "meterbridge/core/exact_json.hpp"
 #include "meterbridge/core/time.hpp"
@@ -29,6 +33,42 @@ protected:
     void flush_() override { std::fflush(stderr); }
 };
 
+// Under systemd, stderr is a stream into the journal: a "<N>" prefix gives
+// each line its syslog priority (sd-daemon(3)), so `journalctl -p warning`
+// finds the warnings; the journal stamps the time itself.
+class JournalSink final : public spdlog::sinks::base_sink<std::mutex> {
+protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        spdlog::memory_buf_t formatted;
+        formatter_->format(msg, formatted);
+        std::string line = "<" + std::to_string(priority(msg.level)) + ">";
+        line.append(formatted.data(), formatted.size());
+        std::fwrite(line.data(), 1, line.size(), stderr);
+    }
+    void flush_() override { std::fflush(stderr); }
+
+private:
+    static int priority(spdlog::level::level_enum level) {
+        switch (level) {
+            case spdlog::level::critical: return 2;
+            case spdlog::level::err: return 3;
+            case spdlog::level::warn: return 4;
+            case spdlog::level::info: return 6;
+            default: return 7;
+        }
+    }
+};
+
+// JOURNAL_STREAM ("device:inode") names the journal stream systemd connected
+// to stderr; a redirected stderr (a file, a pipe) no longer matches it.
+bool stderr_is_journal() {
+    const char* stream = std::getenv("JOURNAL_STREAM");
+    if (stream == nullptr) return false;
+    struct stat info {};
+    if (::fstat(2, &info) != 0) return false;
+    return std::string(stream) == std::to_string(info.st_dev) + ":" + std::to_string(info.st_ino);
+}
+
 }  // namespace
 
 LogConfig parse_log_config(const ConfigSection& root) {
@@ -47,6 +87,9 @@ void configure_logging(const LogConfig& config) {
     std::shared_ptr<spdlog::logger> logger;
     if (config.format == LogFormat::JsonLines) {
         logger = std::make_shared<spdlog::logger>("meterbridge", std::make_shared<JsonLineSink>());
+    } else if (stderr_is_journal()) {
+        logger = std::make_shared<spdlog::logger>("meterbridge", std::make_shared<JournalSink>());
+        logger->set_pattern("%l %v");
     } else {
         logger = std::make_shared<spdlog::logger>("meterbridge", std::make_shared<spdlog::sinks::stderr_sink_mt>());
         logger->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc);

@@ -8,6 +8,7 @@
 
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -103,6 +104,27 @@ TEST(LifecycleE2E, HealthcheckAsksTheConfiguredListener) {
     EXPECT_EQ(healthcheck("during.log"), 0);
     EXPECT_EQ(serve.stop(SIGTERM), 0);
     EXPECT_EQ(healthcheck("after.log"), 1);
+}
+
+TEST(LifecycleE2E, UnderSystemdEachLineCarriesItsJournalPriority) {
+    TempDir dir;
+    const auto log_path = dir.path() / "journal.log";
+    std::ofstream(log_path).flush();  // the "journal stream" stderr is connected to
+    struct stat info {};
+    ASSERT_EQ(::stat(log_path.c_str(), &info), 0);
+    auto env = kEnv;
+    env["JOURNAL_STREAM"] = std::to_string(info.st_dev) + ":" + std::to_string(info.st_ino);
+    ChildProcess serve({meterbridge_binary(), "serve", "--config",
+                        write_config(dir.path(), base_config(dir.path())).string()},
+                       env, log_path);
+    ASSERT_TRUE(serve.wait_for_line(" listening on 127.0.0.1:", 20s)) << serve.log();
+    ::kill(serve.pid(), SIGHUP);
+    ASSERT_TRUE(DaemonProcess::eventually([&] { return serve.log().find("received SIGHUP") != std::string::npos; }));
+    EXPECT_EQ(serve.stop(SIGTERM), 0);
+    const std::string log = serve.log();
+    EXPECT_NE(log.find("<6>info meterbridge "), std::string::npos) << log;
+    EXPECT_NE(log.find("<4>warning received SIGHUP"), std::string::npos) << log;
+    EXPECT_EQ(log.find("\n2026-"), std::string::npos) << "no timestamp: the journal stamps lines itself";
 }
 
 }  // namespace

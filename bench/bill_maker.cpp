@@ -25,6 +25,23 @@ std::string bill_envelope(const std::string& bill_id) {
            R"("m3terEvent":{"eventData":{"new":)" + bill + "}}}";
 }
 
+std::string product_bill_envelope(const std::string& bill_id, const std::string& account_id,
+                                  const std::vector<std::string>& subtotals) {
+    std::string items;
+    for (std::size_t p = 0; p < subtotals.size(); ++p) {
+        const std::string product = "prod-" + std::to_string(p);
+        if (p > 0) items += ',';
+        items += R"({"id":"li-)" + std::to_string(p) + R"(","lineItemType":"USAGE","productId":")" + product +
+                 R"(","description":"Usage )" + product + R"(","subtotal":)" + subtotals[p] +
+                 R"(,"servicePeriodStartDate":"2026-01-01"})";
+    }
+    const std::string bill = R"({"id":")" + bill_id + R"(","version":1,"accountId":")" + account_id +
+                             R"(","status":"APPROVED","locked":false,"currency":"USD",)" +
+                             R"("billDate":"2026-02-01","lineItems":[)" + items + "]}";
+    return R"({"id":"evt-)" + bill_id + R"(","eventName":"billing.bill.updated","eventTime":"2026-02-01T00:00:01Z",)" +
+           R"("m3terEvent":{"eventData":{"new":)" + bill + "}}}";
+}
+
 Signer::Signer() {
     config_.api_key = Secret(kApiKey, "literal");
     config_.api_secret = Secret(kApiSecret, "literal");

@@ -21,6 +21,12 @@ inline constexpr const char* kAccount = "acc-bench";
 // The envelope JSON of bill `bill_id` (version 1) for account kAccount.
 std::string bill_envelope(const std::string& bill_id);
 
+// The envelope JSON of bill `bill_id` (version 1) for `account_id`: one USAGE
+// line item per product, prod-0 .. prod-(n-1), of subtotal `subtotals[p]` (a
+// decimal's text, written into the JSON as a number).
+std::string product_bill_envelope(const std::string& bill_id, const std::string& account_id,
+                                  const std::vector<std::string>& subtotals);
+
 struct SignedHeaders {
     std::vector<std::pair<std::string, std::string>> headers;  // X-m3ter-*, Content-Type
 };

@@ -10,6 +10,15 @@
 // recorded, then converted and recalculated by a tick in the hour they
 // arrived (policy hour_close: nothing is sent yet). The clock then moves past
 // the hour's flush delay and the timed part begins.
+//
+// Then the same drain again at Azure's latency (issue 17): a fresh backlog
+// each time, the sandbox answering every metering call 50, 100 and 200 ms
+// after processing it (a delay_ms fault queued for every call). Today the
+// scheduler has one batch in flight, so the rate is at most 25 events per
+// round trip; each of these runs takes backlog / 25 x RTT, hence
+// --rtt-subscriptions to scale them down (scripts/bench does by default).
+//
+//   bench_drain [--subscriptions N] [--rtt-subscriptions N]   (default 2,000 each)
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -21,6 +30,7 @@
 #include "figures.hpp"
 #include "meterbridge/azure/token_provider.hpp"
 #include "meterbridge/core/exact_json.hpp"
+#include "meterbridge/core/usage_event.hpp"
 #include "meterbridge/net/http_client.hpp"
 #include "meterbridge/sandbox/sandbox.hpp"
 #include "meterbridge/store/store.hpp"
@@ -32,9 +42,12 @@
 namespace meterbridge::bench {
 namespace {
 
-constexpr int kSubscriptions = 2000;
 constexpr int kDimensions = 10;
 constexpr int kUnitsPerKey = 5;
+// Batches the scheduler keeps outstanding at once: one today (send_batch
+// waits for its answer inside the tick). Issue 17 makes this
+// scheduler.max_batches_in_flight; the limit figure must then read it.
+constexpr int kBatchesInFlight = 1;
 
 std::string resource_of(int account) {
     char text[40];
@@ -42,14 +55,14 @@ std::string resource_of(int account) {
     return text;
 }
 
-Json drain_config(const std::filesystem::path& dir) {
+Json drain_config(const std::filesystem::path& dir, int subscriptions) {
     const auto mapping = [](const std::string& entity, const std::string& id, const char* table,
                             const std::string& external) {
         return Json{{"m3ter_entity", entity}, {"m3ter_id", id}, {"external_table", table}, {"external_id", external}};
     };
     Json mappings = Json::array();
     Json accounts = Json::array();
-    for (int a = 0; a < kSubscriptions; ++a) {
+    for (int a = 0; a < subscriptions; ++a) {
         mappings.push_back(mapping("Account", "acc-" + std::to_string(a), "Subscription", resource_of(a)));
         accounts.push_back("acc-" + std::to_string(a));
     }
@@ -91,10 +104,22 @@ store::Delivery bill_delivery(int account, Instant now) {
     return delivery;
 }
 
-int run() {
-    spdlog::set_level(spdlog::level::warn);  // no line per bill on stdout, where the figures go
+struct DrainResult {
+    int expected = 0;  // events the backlog makes
+    int accepted = 0;
+    int batches = 0;
+    double seconds = 0;       // from the first tick past the hour to the last event accepted
+    double backlog_build_s = 0;
+    std::int64_t units_queued = -1;
+};
+
+// Builds a backlog of `subscriptions` x kDimensions keys and drains it to an
+// in-process sandbox that answers every metering call `rtt` after processing
+// it (0: at once).
+DrainResult drain(int subscriptions, Duration rtt) {
     const auto dir = scratch_dir("drain");
-    const app::Config config = app::parse_config_document(drain_config(dir), app::SystemSecretSource{});
+    const app::Config config =
+        app::parse_config_document(drain_config(dir, subscriptions), app::SystemSecretSource{});
     net::SettableClock clock;
     clock.set(parse_iso8601("2026-02-01T09:10:00Z").value());
     auto store = store::open_sqlite_store(config.storage.sqlite_path);
@@ -103,6 +128,14 @@ int run() {
     sandbox_options.base_clock = &clock;
     auto sandbox = sandbox::Sandbox::start(std::move(sandbox_options));
     if (!sandbox) throw std::runtime_error("sandbox: " + sandbox.error().message);
+    if (rtt.count() > 0) {
+        // The documented fault, for far more calls than the run makes
+        // (token calls are not delayed: the fault's path is /api/).
+        auto fault = sandbox::Fault::parse(R"({"kind":"delay_ms","delay_ms":)" + std::to_string(rtt.count()) +
+                                           R"(,"count":1000000})");
+        if (!fault) throw std::runtime_error("delay fault: " + fault.error().message);
+        (*sandbox)->core().add_fault(*fault);
+    }
     net::HttpClient http;
     azure::TokenProviderOptions token;
     token.client_id = "bench-client";
@@ -116,55 +149,98 @@ int run() {
 
     // The backlog: deliveries, then conversion and recalculation (untimed).
     std::vector<store::Delivery> deliveries;
-    for (int a = 0; a < kSubscriptions; ++a) deliveries.push_back(bill_delivery(a, clock.now()));
+    for (int a = 0; a < subscriptions; ++a) deliveries.push_back(bill_delivery(a, clock.now()));
     for (std::size_t i = 0; i < deliveries.size(); i += 500) {
         const auto count = std::min<std::size_t>(500, deliveries.size() - i);
         for (const auto& result : store->record_deliveries(std::span(deliveries).subspan(i, count))) {
             if (!result) throw std::runtime_error("record: " + result.error().message);
         }
     }
+    DrainResult out;
+    out.expected = subscriptions * kDimensions;
     const auto queued_at = std::chrono::steady_clock::now();
     const app::TickReport queued = scheduler.tick();
-    const double queue_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - queued_at).count();
+    out.backlog_build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - queued_at).count();
     const auto metrics = store->metrics();
-    std::cerr << "bench_drain: " << queued.versions_processed << " bills converted in " << queue_s << " s; "
-              << (metrics ? metrics->pending_units : -1) << " units pending in "
-              << (metrics ? metrics->pending_entries : -1) << " entries\n";
-    figure("drain_units_queued", metrics ? static_cast<double>(metrics->pending_units) : 0, "units");
-    figure("drain_backlog_build", queue_s, "s");
+    out.units_queued = metrics ? metrics->pending_units : -1;
+    std::cerr << "bench_drain: " << queued.versions_processed << " bills converted in " << out.backlog_build_s
+              << " s; " << out.units_queued << " units pending in " << (metrics ? metrics->pending_entries : -1)
+              << " entries; answers delayed " << rtt.count() << " ms\n";
 
     // The drain: past 10:00 + flush delay every slot of 09:00 is due.
     clock.set(parse_iso8601("2026-02-01T10:02:00Z").value());
     const auto started = std::chrono::steady_clock::now();
-    int accepted = 0;
-    int batches = 0;
     int ticks = 0;
-    const int expected = kSubscriptions * kDimensions;
-    while (accepted < expected && ticks < 50) {
+    while (out.accepted < out.expected && ticks < 50) {
         const app::TickReport report = scheduler.tick();
-        accepted += report.events_accepted;
-        batches += report.batches_sent;
+        out.accepted += report.events_accepted;
+        out.batches += report.batches_sent;
         ++ticks;
         if (report.transport_failures > 0) std::cerr << "bench_drain: " << report.transport_failures << " failures\n";
     }
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    figure("drain_events_accepted", accepted, "events");
-    figure("drain_time_to_all_accepted", seconds, "s");
-    figure("drain_events_per_s", accepted / seconds, "events/s");
-    figure("drain_batches_per_s", batches / seconds, "batches/s");
-    figure("drain_units_per_s", accepted * kUnitsPerKey / seconds, "units/s");
+    out.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::cerr << "bench_drain: " << out.accepted << " events accepted in " << out.seconds << " s\n";
     (*sandbox)->stop();
     store.reset();
     if (std::getenv("METERBRIDGE_BENCH_KEEP") == nullptr) std::filesystem::remove_all(dir);
-    return accepted == expected ? 0 : 1;
+    return out;
+}
+
+int run(int subscriptions, int rtt_subscriptions) {
+    spdlog::set_level(spdlog::level::warn);  // no line per bill on stdout, where the figures go
+    const DrainResult base = drain(subscriptions, Duration(0));
+    figure("drain_units_queued", static_cast<double>(base.units_queued), "units");
+    figure("drain_backlog_build", base.backlog_build_s, "s");
+    figure("drain_events_accepted", base.accepted, "events");
+    figure("drain_time_to_all_accepted", base.seconds, "s");
+    figure("drain_events_per_s", base.accepted / base.seconds, "events/s");
+    figure("drain_batches_per_s", base.batches / base.seconds, "batches/s");
+    figure("drain_units_per_s", base.accepted * kUnitsPerKey / base.seconds, "units/s");
+    bool complete = base.accepted == base.expected;
+
+    // At Azure's latency. RTT 0 is the run above.
+    figure("drain_rtt0_events_per_s", base.accepted / base.seconds, "events/s");
+    figure("drain_rtt_backlog_events", rtt_subscriptions * kDimensions, "events");
+    double rtt100 = 0;
+    for (const int rtt_ms : {50, 100, 200}) {
+        const DrainResult delayed = drain(rtt_subscriptions, Duration(rtt_ms));
+        const double rate = delayed.accepted / delayed.seconds;
+        figure("drain_rtt" + std::to_string(rtt_ms) + "_events_per_s", rate, "events/s");
+        if (rtt_ms == 100) rtt100 = rate;
+        complete = complete && delayed.accepted == delayed.expected;
+    }
+    // What the scheduler's design allows at 100 ms: every batch full, every
+    // slot in flight, nothing but the round trip.
+    const double limit = kBatchesInFlight * static_cast<double>(kMaxEventsPerBatch) / 0.1;
+    figure("drain_rtt100_limit_events_per_s", limit, "events/s");
+    figure("drain_rtt100_ratio_to_limit", rtt100 / limit, "x");
+    return complete ? 0 : 1;
 }
 
 }  // namespace
 }  // namespace meterbridge::bench
 
-int main() {
+int main(int argc, char** argv) {
+    int subscriptions = 2000;
+    int rtt_subscriptions = 2000;
+    for (int i = 1; i < argc; ++i) {
+        const std::string arg = argv[i];
+        const bool has_value = i + 1 < argc;
+        if (arg == "--subscriptions" && has_value) {
+            subscriptions = std::stoi(argv[++i]);
+        } else if (arg == "--rtt-subscriptions" && has_value) {
+            rtt_subscriptions = std::stoi(argv[++i]);
+        } else {
+            std::cerr << "usage: bench_drain [--subscriptions N] [--rtt-subscriptions N]\n";
+            return 2;
+        }
+    }
+    if (subscriptions < 1 || rtt_subscriptions < 1) {
+        std::cerr << "bench_drain: subscriptions must be at least 1\n";
+        return 2;
+    }
     try {
-        return meterbridge::bench::run();
+        return meterbridge::bench::run(subscriptions, rtt_subscriptions);
     } catch (const std::exception& error) {
         std::cerr << "bench_drain: " << error.what() << "\n";
         return 1;

@@ -30,6 +30,8 @@ struct Shared {
     std::atomic<bool> measuring{false};
     std::atomic<bool> stopping{false};
     std::atomic<int> live{0};  // connections not yet closed
+    std::atomic<std::uint64_t> next{0};  // LoadOptions::total: the next request's number
+    std::atomic<Clock::rep> last_answer{0};  // LoadOptions::total: when the latest answer arrived
     std::mutex mutex;
     LoadResult result;
 };
@@ -56,7 +58,12 @@ public:
 private:
     void send() {
         if (shared_.stopping) return close();
-        LoadRequest next = factory_(index_, sequence_++);
+        std::uint64_t sequence = sequence_++;
+        if (options_.total > 0) {
+            sequence = shared_.next++;
+            if (sequence >= options_.total) return close();
+        }
+        LoadRequest next = factory_(index_, sequence);
         request_ = {};
         request_.method(http::verb::post);
         request_.target(options_.target);
@@ -88,7 +95,14 @@ private:
     void record() {
         // Counted when sent and answered inside the window.
         if (!counted_ || !shared_.measuring) return;
-        const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - sent_at_);
+        const auto now = Clock::now();
+        const auto latency = std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at_);
+        if (options_.total > 0) {
+            auto seen = shared_.last_answer.load();
+            while (seen < now.time_since_epoch().count() &&
+                   !shared_.last_answer.compare_exchange_weak(seen, now.time_since_epoch().count())) {
+            }
+        }
         std::lock_guard lock(shared_.mutex);
         ++shared_.result.completed;
         ++shared_.result.statuses[static_cast<int>(parser_->get().result_int())];
@@ -140,15 +154,20 @@ LoadResult run_load(const LoadOptions& options, const RequestFactory& make_reque
     asio::io_context io;
     Shared shared;
     shared.result.latencies_us.reserve(1 << 20);
+    const bool counted_run = options.total > 0;
+    // A counted run measures from its first request to its last answer.
+    const Clock::time_point run_start = Clock::now();
+    if (counted_run) shared.measuring = true;
     std::vector<std::shared_ptr<Connection>> connections;
     for (int i = 0; i < options.connections; ++i) {
         connections.push_back(std::make_shared<Connection>(io, options, make_request, shared, i));
         connections.back()->start();
     }
     // A server that stops answering must not hang the run: 10 s after the
-    // window every connection is closed.
+    // window (a counted run: after `duration`) every connection is closed.
     asio::steady_timer hard_stop(io);
-    hard_stop.expires_after(options.warmup + options.duration + std::chrono::seconds(10));
+    hard_stop.expires_after((counted_run ? std::chrono::milliseconds(0) : options.warmup) + options.duration +
+                            std::chrono::seconds(10));
     hard_stop.async_wait([&](boost::system::error_code ec) {
         if (ec) return;
         for (auto& connection : connections) connection->close();
@@ -164,23 +183,32 @@ LoadResult run_load(const LoadOptions& options, const RequestFactory& make_reque
     };
     Clock::time_point window_start;
     asio::steady_timer window(io);
-    window.expires_after(options.warmup);
-    window.async_wait([&](boost::system::error_code) {
-        window_start = Clock::now();
-        shared.measuring = true;
-        window.expires_after(options.duration);
+    if (counted_run) {
+        drained.expires_after(std::chrono::milliseconds(20));
+        drained.async_wait(check_drained);
+    } else {
+        window.expires_after(options.warmup);
         window.async_wait([&](boost::system::error_code) {
-            shared.measuring = false;
-            shared.stopping = true;
-            shared.result.seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
-            drained.expires_after(std::chrono::milliseconds(20));
-            drained.async_wait(check_drained);
+            window_start = Clock::now();
+            shared.measuring = true;
+            window.expires_after(options.duration);
+            window.async_wait([&](boost::system::error_code) {
+                shared.measuring = false;
+                shared.stopping = true;
+                shared.result.seconds = std::chrono::duration<double>(Clock::now() - window_start).count();
+                drained.expires_after(std::chrono::milliseconds(20));
+                drained.async_wait(check_drained);
+            });
         });
-    });
+    }
     std::vector<std::thread> extra;
     for (unsigned t = 1; t < std::max(1U, options.threads); ++t) extra.emplace_back([&io] { io.run(); });
     io.run();  // returns when every connection has finished its last exchange
     for (auto& thread : extra) thread.join();
+    if (counted_run) {
+        const Clock::time_point last{Clock::duration{shared.last_answer.load()}};
+        shared.result.seconds = last > run_start ? std::chrono::duration<double>(last - run_start).count() : 0;
+    }
     return std::move(shared.result);
 }
 

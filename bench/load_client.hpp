@@ -19,7 +19,9 @@ struct LoadRequest {
     std::vector<std::pair<std::string, std::string>> headers;
 };
 
-// Builds the `sequence`-th request of `connection`. Called on a client thread.
+// Builds the `sequence`-th request of `connection` (with LoadOptions::total,
+// `sequence` is the request's number in the whole run, 0 .. total-1, each
+// given once). Called on a client thread.
 using RequestFactory = std::function<LoadRequest(int connection, std::uint64_t sequence)>;
 
 struct LoadOptions {
@@ -29,6 +31,10 @@ struct LoadOptions {
     unsigned threads = 1;
     std::chrono::milliseconds warmup{1000};
     std::chrono::milliseconds duration{5000};
+    // Nonzero: send exactly this many requests, then stop; no warm-up, every
+    // answer is counted, and `duration` only bounds the run (a server that
+    // stops answering is given up on 10 s after it).
+    std::uint64_t total = 0;
 };
 
 struct LoadResult {

@@ -25,6 +25,7 @@
 #include <string>
 #include <thread>
 
+#include "bench_config.hpp"
 #include "bill_maker.hpp"
 #include "child.hpp"
 #include "figures.hpp"
@@ -76,41 +77,24 @@ std::string decimal_of_cents(int cents) {
 }
 
 Json burst_config(const std::filesystem::path& dir, int bills) {
-    const auto mapping = [](const std::string& entity, const std::string& id, const char* table,
-                            const std::string& external) {
-        return Json{{"m3ter_entity", entity}, {"m3ter_id", id}, {"external_table", table}, {"external_id", external}};
-    };
     Json mappings = Json::array();
     Json accounts = Json::array();
     for (int a = 0; a < bills; ++a) {
-        mappings.push_back(mapping("Account", account_of(a), "Subscription", subscription_of(a)));
+        mappings.push_back(mapping_json("Account", account_of(a), "Subscription", subscription_of(a)));
         accounts.push_back(account_of(a));
     }
     for (int p = 0; p < kProducts; ++p) {
-        mappings.push_back(mapping("Product", "prod-" + std::to_string(p), "Dimension", "dim-" + std::to_string(p)));
+        mappings.push_back(mapping_json("Product", "prod-" + std::to_string(p), "Dimension", "dim-" + std::to_string(p)));
     }
     // As deployed (signed webhooks, info logs), except the policy: eager, so
     // that sending starts within a tick instead of after the hour closes.
-    return Json{{"listen", {{"address", "127.0.0.1"}, {"port", 0}}},
-                {"public_base_url", kPublicUrl},
-                {"storage", {{"sqlite_path", (dir / "meterbridge.db").string()}}},
-                {"log", {{"level", "info"}}},
-                {"webhook",
-                 {{"path", kWebhookPath},
-                  {"api_key", "env:MB_BENCH_API_KEY"},
-                  {"api_secret", "env:MB_BENCH_API_SECRET"},
-                  {"max_clock_skew_s", 300}}},
-                {"ops", {{"token", "env:MB_BENCH_OPS_TOKEN"}}},
-                {"azure", {{"mode", "sandbox"}}},
-                {"scheduler", {{"policy", "eager"}, {"tick_s", 1}}},
-                {"reconciliation", {{"daily_at", nullptr}}},
-                {"integrations",
-                 Json::array({{{"id", "per-product"},
-                               {"account_ids", accounts},
-                               {"split_usage_line_items", "ITEM_PER_PRODUCT"},
-                               {"plan_id", "standard"},
-                               {"unit_price", "0.01"}}})},
-                {"external_mappings", mappings}};
+    return served_config(dir, {{"policy", "eager"}, {"tick_s", 1}},
+                         {{"id", "per-product"},
+                          {"account_ids", accounts},
+                          {"split_usage_line_items", "ITEM_PER_PRODUCT"},
+                          {"plan_id", "standard"},
+                          {"unit_price", "0.01"}},
+                         mappings);
 }
 
 std::int64_t unix_now() {

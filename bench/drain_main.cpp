@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_config.hpp"
 #include "figures.hpp"
 #include "meterbridge/azure/token_provider.hpp"
 #include "meterbridge/core/exact_json.hpp"
@@ -56,18 +57,14 @@ std::string resource_of(int account) {
 }
 
 Json drain_config(const std::filesystem::path& dir, int subscriptions) {
-    const auto mapping = [](const std::string& entity, const std::string& id, const char* table,
-                            const std::string& external) {
-        return Json{{"m3ter_entity", entity}, {"m3ter_id", id}, {"external_table", table}, {"external_id", external}};
-    };
     Json mappings = Json::array();
     Json accounts = Json::array();
     for (int a = 0; a < subscriptions; ++a) {
-        mappings.push_back(mapping("Account", "acc-" + std::to_string(a), "Subscription", resource_of(a)));
+        mappings.push_back(mapping_json("Account", "acc-" + std::to_string(a), "Subscription", resource_of(a)));
         accounts.push_back("acc-" + std::to_string(a));
     }
     for (int d = 0; d < kDimensions; ++d) {
-        mappings.push_back(mapping("Product", "prod-" + std::to_string(d), "Dimension", "dim-" + std::to_string(d)));
+        mappings.push_back(mapping_json("Product", "prod-" + std::to_string(d), "Dimension", "dim-" + std::to_string(d)));
     }
     return Json{{"listen", {{"address", "127.0.0.1"}, {"port", 0}}},
                 {"storage", {{"sqlite_path", (dir / "drain.db").string()}}},

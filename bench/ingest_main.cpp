@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "bare_server.hpp"
+#include "bench_config.hpp"
 #include "bill_maker.hpp"
 #include "figures.hpp"
 #include "load_client.hpp"
@@ -93,37 +94,20 @@ double ceiling(const Args& args, const std::filesystem::path& dir, const char* m
 }
 
 Json daemon_config(const std::filesystem::path& dir) {
-    const auto mapping = [](const std::string& entity, const std::string& id, const char* table,
-                            const std::string& external) {
-        return Json{{"m3ter_entity", entity}, {"m3ter_id", id}, {"external_table", table}, {"external_id", external}};
-    };
-    Json mappings = Json::array({mapping("Account", kAccount, "Subscription", "11111111-2222-4333-8444-555555555555")});
+    Json mappings = Json::array({mapping_json("Account", kAccount, "Subscription", "11111111-2222-4333-8444-555555555555")});
     for (int p = 0; p < kProducts; ++p) {
-        mappings.push_back(mapping("Product", "prod-" + std::to_string(p), "Dimension", "dim-" + std::to_string(p)));
+        mappings.push_back(mapping_json("Product", "prod-" + std::to_string(p), "Dimension", "dim-" + std::to_string(p)));
     }
     // As deployed: signed webhooks, info logs (one line per delivery), the
     // scheduler converting every new bill while the deliveries arrive.
-    return Json{{"listen", {{"address", "127.0.0.1"}, {"port", 0}}},
-                {"public_base_url", kPublicUrl},
-                {"storage", {{"sqlite_path", (dir / "meterbridge.db").string()}}},
-                {"log", {{"level", "info"}}},
-                {"webhook",
-                 {{"path", kWebhookPath},
-                  {"api_key", "env:MB_BENCH_API_KEY"},
-                  {"api_secret", "env:MB_BENCH_API_SECRET"},
-                  {"max_clock_skew_s", 300}}},
-                {"ops", {{"token", "env:MB_BENCH_OPS_TOKEN"}}},
-                {"azure", {{"mode", "sandbox"}}},
-                {"scheduler", {{"policy", "hour_close"}, {"flush_delay_s", 60}, {"tick_s", 5}}},
-                {"reconciliation", {{"daily_at", nullptr}}},  // no run at start to skew the figures
-                {"integrations",
-                 Json::array({{{"id", "per-product"},
-                               {"account_ids", {kAccount}},
-                               {"split_usage_line_items", "ITEM_PER_PRODUCT"},
-                               {"fallback_dimension", "other"},
-                               {"plan_id", "standard"},
-                               {"unit_price", "0.01"}}})},
-                {"external_mappings", mappings}};
+    return served_config(dir, {{"policy", "hour_close"}, {"flush_delay_s", 60}, {"tick_s", 5}},
+                         {{"id", "per-product"},
+                          {"account_ids", {kAccount}},
+                          {"split_usage_line_items", "ITEM_PER_PRODUCT"},
+                          {"fallback_dimension", "other"},
+                          {"plan_id", "standard"},
+                          {"unit_price", "0.01"}},
+                         mappings);
 }
 
 double mib(std::int64_t kib) { return static_cast<double>(kib) / 1024.0; }

@@ -1,8 +1,8 @@
 #pragma once
 // Parsers of the three Azure sources of reconciliation (SPEC §8; every field
 // and what we do with it: docs/reconciliation.md). Pure functions of the body
-// text: no I/O. Quantities are read exactly (parse_exact_json), never via
-// double. Bad input is an Error naming the field ("[2].processedQuantity"),
+// text: no I/O. Quantities are read exactly from their text (parse_exact_json,
+// Decimal), never through binary floating point. Bad input is an Error naming the field ("[2].processedQuantity"),
 // never a crash. Unknown fields are ignored.
 #include <optional>
 #include <string>

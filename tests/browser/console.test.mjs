@@ -28,6 +28,9 @@ const OPS_TOKEN = 'console-ops-token-3f9a';
 const PUBLIC_URL = 'https://bridge.console.test';
 const SUBSCRIPTION = '0b6f0f5e-6f6e-4a3f-9a7e-2f1d3c4b5a69';
 const BILL_ID = 'bill-console-1';
+// 19 significant digits: a JavaScript number would show 2.5. Sent as this
+// text; 250 units either way (half_up).
+const STORAGE_SUBTOTAL = '2.500000000000000001';
 
 const work = mkdtempSync(path.join(tmpdir(), 'mb-console-'));
 const cleanups = [];
@@ -87,7 +90,7 @@ function startDaemon() {
 // m3ter's M3TER_SIGNED_REQUEST, as scripts/send-bill does it.
 async function postBill(base, bill) {
   const body = JSON.stringify({ id: `evt-${bill.id}-${bill.version}`, eventName: 'billing.bill.updated',
-    m3terEvent: { eventData: { new: bill } } });
+    m3terEvent: { eventData: { new: bill } } }).replace('"STORAGE_SUBTOTAL"', STORAGE_SUBTOTAL);
   const timestamp = String(Math.floor(Date.now() / 1000));
   const signature = createHmac('sha256', API_SECRET)
     .update(`${PUBLIC_URL}/webhooks/m3ter|${API_KEY}|${timestamp}|${body}`).digest('hex');
@@ -102,7 +105,7 @@ async function postBill(base, bill) {
 function bill(version, computeSubtotal) {
   return { id: BILL_ID, version, accountId: 'acc-console', status: 'APPROVED', currency: 'USD', lineItems: [
     { id: 'li-compute', lineItemType: 'USAGE', productId: 'prod-compute', subtotal: computeSubtotal },
-    { id: 'li-storage', lineItemType: 'USAGE', productId: 'prod-storage', subtotal: 2.5 },
+    { id: 'li-storage', lineItemType: 'USAGE', productId: 'prod-storage', subtotal: 'STORAGE_SUBTOTAL' },
   ] };
 }
 
@@ -230,7 +233,7 @@ async function main() {
   assert.match(rowText, /accepted/);
   const held = page.getByRole('region', { name: 'Held line items', exact: true });
   assert.match(await held.textContent(), /unmapped_product/);
-  assert.match(await held.textContent(), /2\.5/);
+  assert.match(await held.textContent(), /2\.500000000000000001/, 'amounts are shown exactly as held');
   const lineItems = page.getByRole('region', { name: 'Line items of version 1' });
   assert.match(await lineItems.getByRole('row').filter({ hasText: 'li-storage' }).textContent(), /held — unmapped_product/);
   assert.match(await lineItems.getByRole('row').filter({ hasText: 'li-compute' }).textContent(), /→ compute on /);

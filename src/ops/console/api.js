@@ -55,10 +55,23 @@ export async function api(path, { method = 'GET', query = {}, body, rawJson } = 
     throw new ApiError(0, 'network', `meterbridge did not answer (${failure.message})`);
   }
   if (response.status === 204) return null;
+  return readAnswer(response);
+}
+
+// Money arrives as exact JSON numbers (the decimal text meterbridge holds).
+// A JavaScript number would round some of them (2.500000000000000001 is 2.5),
+// so every number written with a fraction or an exponent, and any integer
+// beyond 2^53, is kept as its source text; unit counts stay numbers.
+function exactNumbers(key, value, context) {
+  if (typeof value !== 'number' || !context || typeof context.source !== 'string') return value;
+  return /[.eE]/.test(context.source) || !Number.isSafeInteger(value) ? context.source : value;
+}
+
+async function readAnswer(response) {
   const text = await response.text();
   let json = null;
   try {
-    json = text ? JSON.parse(text) : null;
+    json = text ? JSON.parse(text, exactNumbers) : null;
   } catch {
     json = null;
   }

@@ -53,17 +53,10 @@ export function number(value) {
   return value === null || value === undefined ? '—' : String(value);
 }
 
-export function pre(text) {
-  let shown = text;
-  if (typeof text === 'string') {
-    try {
-      shown = JSON.stringify(JSON.parse(text), null, 2);
-    } catch {
-      shown = text;
-    }
-  } else {
-    shown = JSON.stringify(text, null, 2);
-  }
+// A payload exactly as exchanged (text is never re-formatted: reparsing
+// would round its amounts), or a value the API gave, as JSON.
+export function pre(value) {
+  const shown = typeof value === 'string' ? value : JSON.stringify(value, null, 2);
   return el('pre', { class: 'payload' }, shown ?? '');
 }
 

@@ -28,6 +28,7 @@ const OPS_TOKEN = 'console-ops-token-3f9a';
 const PUBLIC_URL = 'https://bridge.console.test';
 const SUBSCRIPTION = '0b6f0f5e-6f6e-4a3f-9a7e-2f1d3c4b5a69';
 const BILL_ID = 'bill-console-1';
+const TYPO_BILL_ID = 'bill-console-2';
 // 19 significant digits: a JavaScript number would show 2.5. Sent as this
 // text; 250 units either way (half_up).
 const STORAGE_SUBTOTAL = '2.500000000000000001';
@@ -44,12 +45,17 @@ function config() {
     log: { level: 'info' },
     webhook: { api_key: 'env:MB_CONSOLE_API_KEY', api_secret: 'env:MB_CONSOLE_API_SECRET' },
     ops: { token: 'env:MB_CONSOLE_OPS_TOKEN' },
-    azure: { mode: 'sandbox', request_timeout_s: 5 },
+    // A catalog, so that the sandbox rejects an unknown dimension as Azure does.
+    azure: { mode: 'sandbox', request_timeout_s: 5, sandbox_catalog: {
+      subscriptions: [{ resourceId: SUBSCRIPTION, planId: 'standard', status: 'Subscribed' }],
+      plans: [{ planId: 'standard', dimensions: ['compute', 'storage'] }] } },
     scheduler: { policy: 'eager', flush_delay_s: 0, tick_s: 1 },
     integrations: [{ id: 'per-product', split_usage_line_items: 'ITEM_PER_PRODUCT', plan_id: 'standard' }],
     external_mappings: [
       { m3ter_entity: 'Account', m3ter_id: 'acc-console', external_table: 'Subscription', external_id: SUBSCRIPTION },
       { m3ter_entity: 'Product', m3ter_id: 'prod-compute', external_table: 'Dimension', external_id: 'compute' },
+      // A typo Azure answers with InvalidDimension: the events page retries the event.
+      { m3ter_entity: 'Product', m3ter_id: 'prod-network', external_table: 'Dimension', external_id: 'netwrok' },
     ],
     reconciliation: { daily_at: null },
   };
@@ -210,13 +216,18 @@ async function main() {
   assert.equal(await page.evaluate(() => window.sessionStorage.getItem('meterbridge.opsToken')), OPS_TOKEN);
   assert.equal((await context.cookies()).length, 0, 'no cookie is ever set');
 
-  step('post a bill: compute is mapped, storage is not');
+  step('post a bill: compute is mapped, storage is not; and a bill whose dimension Azure rejects');
   await postBill(base, bill(1, 4));
+  await postBill(base, { id: TYPO_BILL_ID, version: 1, accountId: 'acc-console', status: 'APPROVED', currency: 'USD',
+    lineItems: [{ id: 'li-network', lineItemType: 'USAGE', productId: 'prod-network', subtotal: 1.5 }] });
   await eventually(page, 'the overview shows the bill and 400 units accepted', async () => {
     await page.getByRole('link', { name: BILL_ID, exact: true }).waitFor({ timeout: 1000 });
     const chart = await page.locator('svg.chart').getAttribute('aria-label');
     assert.match(chart, / 400 in total/);
+    const errors = page.getByRole('table', { name: 'Last Azure errors' });
+    assert.match(await errors.textContent({ timeout: 1000 }), /InvalidDimension/);
   });
+  assert.match(await page.locator('.card', { hasText: 'Rejected units' }).textContent(), /150/);
   const pendingCard = page.locator('.card', { hasText: 'Oldest pending' });
   assert.ok(await pendingCard.isVisible());
   await shot(page, 'overview');
@@ -290,7 +301,16 @@ async function main() {
   await filtered.getByRole('row').nth(1).waitFor();
   const states = await filtered.locator('tbody tr td:nth-child(5)').allTextContents();
   assert.ok(states.length > 0 && states.every((d) => d === 'storage'), `dimensions shown: ${states}`);
+
+  await page.getByLabel('State').selectOption('rejected');
+  await page.getByLabel('Dimension').fill('');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await page.waitForURL(/status=rejected$/);
+  const rejected = filtered.getByRole('row').filter({ hasText: 'InvalidDimension' });
+  await rejected.waitFor();
   await shot(page, 'events');
+  await rejected.getByRole('button', { name: /^Retry event \d+$/ }).click();
+  await page.locator('#status', { hasText: /Event \d+ requeued/ }).waitFor();
   await nav(page, 'Runs').click();
   await page.getByRole('heading', { name: 'Integration runs', level: 1, exact: true }).waitFor();
   await shot(page, 'runs');

@@ -3,7 +3,7 @@
 // dimension, the events and hours that carry the bill's units, Azure's
 // answer and payload for each, and the diff between two versions.
 import { api } from './api.js';
-import { announce, button, dl, el, errorBox, field, link, number, pre, section, table, time } from './ui.js';
+import { announce, button, dl, el, errorBox, field, link, number, pre, runOutcome, section, table, time } from './ui.js';
 
 // The newest run of each integration on one bill version (runs come newest first).
 function latestRuns(runs, versionId) {
@@ -202,7 +202,7 @@ export async function billPage(params, rerender) {
       { label: 'Run', value: (r) => link(`#/runs/${r.id}`, String(r.id)) },
       { label: 'Integration', value: (r) => r.integrationId },
       { label: 'Version', value: (r) => String(r.billVersion), numeric: true },
-      { label: 'Outcome', value: (r) => r.skipped || r.error || `${r.targets.length} targets, ${r.held.length} held` },
+      { label: 'Outcome', value: runOutcome },
       { label: 'Started', value: (r) => time(r.startedAt) },
     ], detail.runs, 'No run yet.')),
   ];

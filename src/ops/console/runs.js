@@ -1,7 +1,7 @@
 // Runs: integration runs (one per bill version per integration), each with
 // the config in force, the webhook delivery and every payload exchanged.
 import { api } from './api.js';
-import { dl, el, field, link, pre, section, table, time } from './ui.js';
+import { dl, el, field, link, pre, runOutcome, section, table, time } from './ui.js';
 
 function filterForm(params) {
   const [billField, bill] = field('Bill id', 'billId', { value: params.billId });
@@ -29,7 +29,7 @@ async function runList(params) {
       { label: 'Bill', value: (r) => link(`#/bill/${encodeURIComponent(r.billId)}`, r.billId) },
       { label: 'Version', value: (r) => String(r.billVersion), numeric: true },
       { label: 'Account', value: (r) => r.accountId },
-      { label: 'Outcome', value: (r) => r.skipped || r.error || `${r.targets.length} targets, ${r.held.length} held` },
+      { label: 'Outcome', value: runOutcome },
       { label: 'Started', value: (r) => time(r.startedAt) },
     ], runs.data, 'No run matches.')),
   ];

@@ -98,3 +98,14 @@ export function field(label, name, attributes = {}) {
       autocomplete: attributes.autocomplete || 'off', rows: attributes.rows });
   return [el('div', { class: 'field' }, el('label', { for: id }, label), input), input];
 }
+
+export function plural(count, word) {
+  return `${count} ${word}${count === 1 ? '' : 's'}`;
+}
+
+// One line for an integration run: skipped, failed, or what it produced.
+export function runOutcome(run) {
+  if (run.skipped) return `skipped: ${run.skipped}`;
+  if (run.error) return `failed: ${run.error}`;
+  return `${plural(run.targets.length, 'target')}, ${run.held.length} held`;
+}

@@ -7,13 +7,11 @@
 // refreshing the committed ones).
 //   node console.test.mjs METERBRIDGE_BINARY SCREENSHOT_DIR
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { createHmac } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
+import { atEnd, eventually, postSigned, runCleanups, sandboxUnits, startDaemon, startPrefixProxy } from './harness.mjs';
 
 const [binary, shots] = process.argv.slice(2);
 if (!binary || !shots) {
@@ -34,7 +32,6 @@ const TYPO_BILL_ID = 'bill-console-2';
 const STORAGE_SUBTOTAL = '2.500000000000000001';
 
 const work = mkdtempSync(path.join(tmpdir(), 'mb-console-'));
-const cleanups = [];
 const step = (text) => console.log(`[console] ${text}`);
 
 function config() {
@@ -61,50 +58,11 @@ function config() {
   };
 }
 
-// Starts `meterbridge serve`; resolves with its port and the sandbox's URL
-// once both are logged.
-function startDaemon() {
-  const configPath = path.join(work, 'config.json');
-  writeFileSync(configPath, JSON.stringify(config(), null, 2));
-  const child = spawn(binary, ['serve', '--config', configPath], {
-    env: { ...process.env, MB_CONSOLE_API_KEY: API_KEY, MB_CONSOLE_API_SECRET: API_SECRET,
-      MB_CONSOLE_OPS_TOKEN: OPS_TOKEN },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  cleanups.push(() => new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', resolve);
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 10000).unref();
-  }));
-  let log = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the daemon did not start:\n${log}`)), 20000);
-    child.stderr.on('data', (chunk) => {
-      log += chunk;
-      const port = /listening on 127\.0\.0\.1:(\d+)/.exec(log);
-      const sandbox = /built-in sandbox at (\S+)/.exec(log);
-      if (port && sandbox) {
-        clearTimeout(timer);
-        resolve({ port: Number(port[1]), sandbox: sandbox[1].replace(/\/$/, ''), log: () => log });
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`the daemon exited with ${code}:\n${log}`)));
-  });
-}
-
-// m3ter's M3TER_SIGNED_REQUEST, as scripts/send-bill does it.
+// An m3ter bill event for `bill`; the storage subtotal goes in as its exact text.
 async function postBill(base, bill) {
   const body = JSON.stringify({ id: `evt-${bill.id}-${bill.version}`, eventName: 'billing.bill.updated',
     m3terEvent: { eventData: { new: bill } } }).replace('"STORAGE_SUBTOTAL"', STORAGE_SUBTOTAL);
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  const signature = createHmac('sha256', API_SECRET)
-    .update(`${PUBLIC_URL}/webhooks/m3ter|${API_KEY}|${timestamp}|${body}`).digest('hex');
-  const answer = await fetch(`${base}/webhooks/m3ter`, {
-    method: 'POST', body,
-    headers: { 'Content-Type': 'application/json', 'X-m3ter-apikey': API_KEY, 'X-m3ter-timestamp': timestamp,
-      'X-m3ter-signature': signature },
-  });
+  const answer = await postSigned(base, PUBLIC_URL, { apiKey: API_KEY, apiSecret: API_SECRET }, body);
   assert.equal(answer.status, 202, `the webhook answered ${answer.status}: ${await answer.text()}`);
 }
 
@@ -113,50 +71,6 @@ function bill(version, computeSubtotal) {
     { id: 'li-compute', lineItemType: 'USAGE', productId: 'prod-compute', subtotal: computeSubtotal },
     { id: 'li-storage', lineItemType: 'USAGE', productId: 'prod-storage', subtotal: 'STORAGE_SUBTOTAL' },
   ] };
-}
-
-// What the sandbox (Azure's side) accepted for one dimension.
-async function sandboxUnits(sandbox, dimension) {
-  const answer = await fetch(`${sandbox}/_sandbox/events`);
-  const events = await answer.json();
-  const list = Array.isArray(events) ? events : events.events || events.data || [];
-  return list.filter((e) => e.dimension === dimension && e.resourceId === SUBSCRIPTION)
-    .reduce((sum, e) => sum + Number(e.quantity), 0);
-}
-
-// A proxy that serves the daemon under /ops/ (as nginx would with a prefix).
-function startPrefixProxy(port) {
-  const server = http.createServer((request, response) => {
-    if (!request.url.startsWith('/ops/')) {
-      response.writeHead(404).end();
-      return;
-    }
-    const upstream = http.request({ host: '127.0.0.1', port, path: request.url.slice(4), method: request.method,
-      headers: request.headers }, (answer) => {
-      response.writeHead(answer.statusCode, answer.headers);
-      answer.pipe(response);
-    });
-    upstream.on('error', () => response.writeHead(502).end());
-    request.pipe(upstream);
-  });
-  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server.address().port)));
-}
-
-// Reloads the page (re-renders the route) until `check` passes.
-async function eventually(page, what, check, seconds = 20) {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    try {
-      await check();
-      return;
-    } catch (error) {
-      if (Date.now() > deadline) throw new Error(`${what}: ${error.message}`);
-    }
-    await page.waitForTimeout(500);
-    await page.reload();
-    await page.locator('#page h1').waitFor();
-  }
 }
 
 // A link of the page's navigation landmark (pages link to each other too).
@@ -169,12 +83,13 @@ async function shot(page, name) {
 }
 
 async function main() {
-  const daemon = await startDaemon();
+  const daemon = await startDaemon(binary, work, config(), { MB_CONSOLE_API_KEY: API_KEY,
+    MB_CONSOLE_API_SECRET: API_SECRET, MB_CONSOLE_OPS_TOKEN: OPS_TOKEN });
   const base = `http://127.0.0.1:${daemon.port}`;
   step(`daemon on ${base}, sandbox at ${daemon.sandbox}`);
 
   const profile = mkdtempSync(path.join(tmpdir(), 'mb-chromium-'));
-  cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
+  atEnd(() => rmSync(profile, { recursive: true, force: true }));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.MB_CHROMIUM || '/usr/bin/chromium',
     headless: true,
@@ -182,7 +97,7 @@ async function main() {
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     viewport: { width: 1280, height: 900 },
   });
-  cleanups.unshift(() => context.close());
+  atEnd(() => context.close(), true);
   context.setDefaultTimeout(10000);
   const page = context.pages()[0] || await context.newPage();
   const problems = [];
@@ -272,8 +187,8 @@ async function main() {
     const cells = await storage.getByRole('cell').allTextContents();
     assert.deepEqual(cells.slice(2, 5), ['storage', '250', '250'], `storage row: ${cells.join(' | ')}`);
   });
-  assert.equal(await sandboxUnits(daemon.sandbox, 'storage'), 250);
-  assert.equal(await sandboxUnits(daemon.sandbox, 'compute'), 400);
+  assert.equal(await sandboxUnits(daemon.sandbox, SUBSCRIPTION, 'storage'), 250);
+  assert.equal(await sandboxUnits(daemon.sandbox, SUBSCRIPTION, 'compute'), 400);
   await page.getByText('Nothing is held.').waitFor();
 
   step('a second version and the diff between them');
@@ -333,7 +248,7 @@ async function main() {
   await page.setViewportSize({ width: 1280, height: 900 });
 
   step('behind a reverse proxy under /ops/');
-  const proxyPort = await startPrefixProxy(daemon.port);
+  const proxyPort = await startPrefixProxy(daemon.port, '/ops');
   const prefixed = await context.newPage();
   await prefixed.goto(`http://127.0.0.1:${proxyPort}/ops/console`);
   assert.equal(new URL(prefixed.url()).pathname, '/ops/console/');
@@ -352,13 +267,7 @@ try {
   failed = true;
   console.error(error);
 } finally {
-  for (const cleanup of cleanups) {
-    try {
-      await cleanup();
-    } catch (error) {
-      console.error('cleanup:', error.message);
-    }
-  }
+  await runCleanups();
   rmSync(work, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);

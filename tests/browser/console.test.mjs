@@ -168,6 +168,8 @@ async function main() {
   step('fix the mapping on the mappings page and reprocess');
   await nav(page, 'Mappings').click();
   await page.getByRole('heading', { name: 'Mappings', level: 1 }).waitFor();
+  // Keyboard and screen-reader users land on the new page's heading.
+  await page.waitForFunction(() => document.activeElement?.tagName === 'H1');
   await page.getByLabel('m3ter entity').selectOption('Product');
   await page.getByLabel('m3ter id').fill('prod-storage');
   await page.getByLabel('External table').selectOption('Dimension');

@@ -240,6 +240,16 @@ async function main() {
   await page.getByLabel(/^Bill JSON/).fill(JSON.stringify(bill(3, 1), null, 2));
   await shot(page, 'simulate');
 
+  step('delete the run-time mapping');
+  await nav(page, 'Mappings').click();
+  const storageMapping = page.getByRole('region', { name: 'External mappings' }).getByRole('row')
+    .filter({ hasText: 'prod-storage' });
+  await storageMapping.getByRole('button', { name: /^Delete mapping \d+$/ }).click();
+  await page.locator('#status', { hasText: /Mapping \d+ deleted/ }).waitFor();
+  await storageMapping.waitFor({ state: 'detached' });
+  assert.equal(await page.getByRole('region', { name: 'External mappings' }).getByRole('row')
+    .filter({ hasText: 'prod-compute' }).getByRole('button').count(), 0, 'a mapping of the config file has no delete');
+
   step('phone width: nothing overflows');
   await page.setViewportSize({ width: 375, height: 800 });
   await page.goto(`${base}/console/#/overview`);

@@ -3,7 +3,7 @@
 // dimension, the events and hours that carry the bill's units, Azure's
 // answer and payload for each, and the diff between two versions.
 import { api } from './api.js';
-import { announce, button, dl, el, errorBox, field, link, number, pre, runOutcome, section, table, time } from './ui.js';
+import { announce, button, dl, el, errorBox, field, link, number, pre, runOutcome, section, table, targetsTable, time } from './ui.js';
 
 // The newest run of each integration on one bill version (runs come newest first).
 function latestRuns(runs, versionId) {
@@ -54,14 +54,8 @@ function versionView(detail, version) {
       { label: 'Subtotal', value: (r) => number(r.item.subtotal), numeric: true },
       { label: 'Went to', value: (r) => destination(runs, r.index) },
     ], items, 'This version has no line items.'),
-    table(`Targets of version ${version.version} (per dimension)`, [
-      { label: 'Integration', value: (t) => t.integrationId },
-      { label: 'Resource', value: (t) => t.resourceId },
-      { label: 'Dimension', value: (t) => t.dimension },
-      { label: 'Plan', value: (t) => t.planId },
-      { label: 'Amount', value: (t) => number(t.amount), numeric: true },
-      { label: 'Units', value: (t) => String(t.units), numeric: true },
-    ], targets, runs.length ? 'No target: nothing of this version goes to Azure.' : 'Not converted yet.'));
+    targetsTable(`Targets of version ${version.version} (per dimension)`, targets,
+      runs.length ? 'No target: nothing of this version goes to Azure.' : 'Not converted yet.'));
 }
 
 function shareOf(event, billId) {

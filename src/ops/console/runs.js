@@ -1,7 +1,7 @@
 // Runs: integration runs (one per bill version per integration), each with
 // the config in force, the webhook delivery and every payload exchanged.
 import { api } from './api.js';
-import { dl, el, field, link, pre, runOutcome, section, table, time } from './ui.js';
+import { dl, el, field, link, pre, runOutcome, section, table, targetsTable, time } from './ui.js';
 
 function filterForm(params) {
   const [billField, bill] = field('Bill id', 'billId', { value: params.billId });
@@ -45,13 +45,7 @@ async function runDetail(id) {
       ['Version', String(run.billVersion)], ['Account', run.accountId], ['Skipped', run.skipped || 'no'],
       ['Error', run.error || 'none'], ['Started', time(run.startedAt)], ['Finished', time(run.finishedAt)],
       ['Events', detail.eventIds.join(', ') || 'none']]),
-    section('Targets', table('Targets of this run', [
-      { label: 'Resource', value: (t) => t.resourceId },
-      { label: 'Dimension', value: (t) => t.dimension },
-      { label: 'Plan', value: (t) => t.planId },
-      { label: 'Amount', value: (t) => String(t.amount), numeric: true },
-      { label: 'Units', value: (t) => String(t.units), numeric: true },
-    ], run.targets, 'No target.')),
+    section('Targets', targetsTable('Targets of this run', run.targets, 'No target.')),
     section('Held line items', table('Held by this run', [
       { label: 'Line item', value: (h) => (h.lineItemIndex < 0 ? 'whole bill' : `#${h.lineItemIndex}`) },
       { label: 'Reason', value: (h) => h.reason },

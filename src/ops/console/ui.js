@@ -109,3 +109,15 @@ export function runOutcome(run) {
   if (run.error) return `failed: ${run.error}`;
   return `${plural(run.targets.length, 'target')}, ${run.held.length} held`;
 }
+
+// What conversion asked of Azure: units per (integration, resource, dimension).
+export function targetsTable(caption, targets, empty) {
+  return table(caption, [
+    { label: 'Integration', value: (t) => t.integrationId },
+    { label: 'Resource', value: (t) => t.resourceId },
+    { label: 'Dimension', value: (t) => t.dimension },
+    { label: 'Plan', value: (t) => t.planId },
+    { label: 'Amount', value: (t) => number(t.amount), numeric: true },
+    { label: 'Units', value: (t) => String(t.units), numeric: true },
+  ], targets, empty);
+}

@@ -195,7 +195,7 @@ private:
                 continue;
             }
             result_.targets.push_back(UsageTarget{integration_.id, bill_.id, destination.resource_id,
-                                                  destination.plan_id, dimension, *units, total.amount});
+                                                  destination.plan_id, dimension, *units, total.amount, total.items});
         }
     }
 

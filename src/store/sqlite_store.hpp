@@ -111,6 +111,9 @@ public:
     Result<IntegrationRunDetail> integration_run(std::int64_t run_id) override;
     Result<std::vector<EventDetail>> list_events(const EventQuery& query) override;
     Result<StoreMetrics> metrics() override;
+    Result<std::vector<BillSummary>> list_bills(const BillQuery& query) override;
+    Result<std::vector<HourUnits>> accepted_units_by_hour(Instant from, Instant to) override;
+    Result<std::vector<EventProblem>> recent_event_problems(std::size_t limit) override;
     Status writable() override;
 
     Result<std::vector<recon::LedgerEvent>> reconciliation_events(Instant from, Instant to) override;

@@ -137,6 +137,9 @@ TEST(Conversion, ItemPerProductMapsEachProductAndHoldsUnmappedOnes) {
     EXPECT_EQ(result.targets[0].units, 200);
     EXPECT_EQ(result.targets[1].dimension, "storage");
     EXPECT_EQ(result.targets[1].units, 21);  // 0.21 summed before rounding
+    // Which line items made each target, for ops to explain a charge.
+    EXPECT_EQ(result.targets[0].line_items, std::vector<int>{2});
+    EXPECT_EQ(result.targets[1].line_items, (std::vector<int>{0, 1}));
     ASSERT_EQ(result.held.size(), 2u);
     EXPECT_EQ(result.held[0].reason, HoldReason::UnmappedProduct);
     EXPECT_EQ(result.held[0].line_item_index, 3);

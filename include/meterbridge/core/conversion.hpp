@@ -25,8 +25,16 @@ struct UsageTarget {
     std::string dimension;
     std::int64_t units = 0;  // >= 0
     Decimal amount;
+    // Provenance for ops (the console's "explain this charge"): the indexes of
+    // the bill's line items summed into `amount`, in bill order. Not part of
+    // the target's value: two targets with the same key, units and amount are
+    // equal whichever items made them.
+    std::vector<int> line_items = {};
 
-    friend bool operator==(const UsageTarget&, const UsageTarget&) = default;
+    friend bool operator==(const UsageTarget& a, const UsageTarget& b) {
+        return a.integration_id == b.integration_id && a.bill_id == b.bill_id && a.resource_id == b.resource_id &&
+               a.plan_id == b.plan_id && a.dimension == b.dimension && a.units == b.units && a.amount == b.amount;
+    }
 };
 
 enum class HoldReason {

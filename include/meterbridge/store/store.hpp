@@ -275,6 +275,12 @@ public:
     virtual Result<IntegrationRunDetail> integration_run(std::int64_t run_id) = 0;  // not_found
     virtual Result<std::vector<EventDetail>> list_events(const EventQuery& query) = 0;
     virtual Result<StoreMetrics> metrics() = 0;
+    // The console's views (issue 19): bills newest first; accepted units per
+    // usage hour in [from, to), hours without any left out, oldest first; the
+    // latest trouble of any event (error_code set), newest first.
+    virtual Result<std::vector<BillSummary>> list_bills(const BillQuery& query) = 0;
+    virtual Result<std::vector<HourUnits>> accepted_units_by_hour(Instant from, Instant to) = 0;
+    virtual Result<std::vector<EventProblem>> recent_event_problems(std::size_t limit) = 0;
     // /readyz: a write transaction can be started and committed.
     virtual Status writable() = 0;
 };

@@ -14,6 +14,8 @@
 #include "meterbridge/core/conversion.hpp"
 #include "meterbridge/core/exact_json.hpp"
 #include "meterbridge/store/store.hpp"
+#include "ops_request.hpp"
+#include "support/bill_builders.hpp"
 
 // POST /simulate (issue 19) through the Router over an in-memory SQLite store:
 // the token, bad bills named by field, stored mappings taken into account,
@@ -25,6 +27,11 @@ namespace {
 constexpr std::string_view kToken = "ops-s3cret";
 constexpr const char* kSub = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
 
+using bill_builders::mapping;
+
+// Events as (resource, plan, dimension, effectiveStartTime, quantity, tick that plans them).
+using EventRows = std::set<std::tuple<std::string, std::string, std::string, std::string, std::int64_t, std::string>>;
+
 Instant at(std::string_view text) { return parse_iso8601(text).value(); }
 
 // acc-1's bill: two products (storage mapped in the config, compute only by
@@ -34,16 +41,6 @@ constexpr std::string_view kBill =
     R"({"id":"li-0","lineItemType":"USAGE","productId":"p-storage","subtotal":9.985},)"
     R"({"id":"li-1","lineItemType":"USAGE","productId":"p-compute","subtotal":1.50},)"
     R"({"id":"li-2","lineItemType":"STANDING_CHARGE","subtotal":0.25}]})";
-
-ExternalMapping mapping(MappingEntity entity, std::string m3ter_id, ExternalTable table, std::string external_id) {
-    ExternalMapping m;
-    m.id = "cfg-" + m3ter_id;
-    m.m3ter_entity = entity;
-    m.m3ter_id = std::move(m3ter_id);
-    m.external_table = table;
-    m.external_id = std::move(external_id);
-    return m;
-}
 
 class OpsSimulateTest : public ::testing::Test {
 protected:
@@ -73,19 +70,7 @@ protected:
 
     net::HttpResponse call(std::string target, std::string body, std::optional<std::string> token = std::string(kToken),
                            std::string content_type = "application/json", std::string method = "POST") {
-        net::HttpRequest request;
-        request.method = std::move(method);
-        request.target = target;
-        const auto question = target.find('?');
-        request.path = target.substr(0, question);
-        if (question != std::string::npos) request.query = net::parse_query(target.substr(question + 1));
-        if (token) request.headers.set("Authorization", "Bearer " + *token);
-        request.headers.set("Content-Type", content_type);
-        request.body = std::move(body);
-        std::optional<net::HttpResponse> answer;
-        router.dispatch(request, [&](net::HttpResponse response) { answer = std::move(response); });
-        EXPECT_TRUE(answer.has_value()) << "no answer to " << target;
-        return answer.value_or(net::HttpResponse{});
+        return dispatch_request(router, std::move(method), std::move(target), std::move(body), token, content_type);
     }
 
     Json json_of(const net::HttpResponse& response) {
@@ -104,7 +89,18 @@ protected:
     // What the daemon does with the bill, step by step (scheduler: convert
     // with the config's and the stored mappings, recalculate; then plan slots
     // at each tick): the events the store plans, as simulation_json shows them.
-    std::set<std::tuple<std::string, std::string, std::string, std::string, std::int64_t, std::string>>
+    // The events of a POST /simulate answer, in the shape of daemon_events().
+    static EventRows
+    simulated_events(const Json& out) {
+        EventRows events;
+        for (const Json& event : out["events"]) {
+            events.emplace(event["resourceId"], event["planId"], event["dimension"], event["effectiveStartTime"],
+                           event["quantity"].get<std::int64_t>(), event["sendAfter"]);
+        }
+        return events;
+    }
+
+    EventRows
     daemon_events(const std::string& bill_text, Instant received, const std::vector<Instant>& ticks) {
         const Json json = parse_exact_json(bill_text).value();
         const Bill bill = parse_bill(json).value();
@@ -123,7 +119,7 @@ protected:
             const Conversion conversion = convert_bill(integration, bill, mappings, nullptr);
             EXPECT_TRUE(store->recalculate(integration.id, bill.id, conversion.targets, received, policy).ok());
         }
-        std::set<std::tuple<std::string, std::string, std::string, std::string, std::int64_t, std::string>> out;
+        EventRows out;
         for (const Instant tick : ticks) {
             const auto planned = store->plan_slots(tick, policy);
             EXPECT_TRUE(planned.ok());
@@ -217,13 +213,9 @@ TEST_F(OpsSimulateTest, TheDaemonsStepsPlanTheSameEventsUnderEager) {
     start();
     add_compute_mapping();
     const Json out = json_of(call("/simulate", std::string(kBill)));
-    std::set<std::tuple<std::string, std::string, std::string, std::string, std::int64_t, std::string>> simulated;
+    const auto simulated = simulated_events(out);
     std::set<Instant> ticks;
-    for (const Json& event : out["events"]) {
-        simulated.emplace(event["resourceId"], event["planId"], event["dimension"], event["effectiveStartTime"],
-                          event["quantity"].get<std::int64_t>(), event["sendAfter"]);
-        ticks.insert(at(event["sendAfter"].get<std::string>()));
-    }
+    for (const Json& event : out["events"]) ticks.insert(at(event["sendAfter"].get<std::string>()));
     ASSERT_EQ(simulated.size(), 3u) << out.dump();
     ASSERT_EQ(ticks.size(), 2u);  // now, and 09:00 for the second plan on storage
     // A tick before each simulated one plans nothing new.
@@ -239,12 +231,8 @@ TEST_F(OpsSimulateTest, TheDaemonsStepsPlanTheSameEventsUnderHourClose) {
     add_compute_mapping();
     const Json out = json_of(call("/simulate?at=2026-01-01T08:59:59Z", std::string(kBill)));
     EXPECT_EQ(out["simulatedAt"], "2026-01-01T08:59:59Z");
-    std::set<std::tuple<std::string, std::string, std::string, std::string, std::int64_t, std::string>> simulated;
-    for (const Json& event : out["events"]) {
-        EXPECT_EQ(event["sendAfter"], "2026-01-01T09:01:30Z");
-        simulated.emplace(event["resourceId"], event["planId"], event["dimension"], event["effectiveStartTime"],
-                          event["quantity"].get<std::int64_t>(), event["sendAfter"]);
-    }
+    for (const Json& event : out["events"]) EXPECT_EQ(event["sendAfter"], "2026-01-01T09:01:30Z");
+    const auto simulated = simulated_events(out);
     ASSERT_EQ(simulated.size(), 3u) << out.dump();
     EXPECT_EQ(daemon_events(std::string(kBill), at("2026-01-01T08:59:59Z"),
                             {at("2026-01-01T09:01:29Z"), at("2026-01-01T09:01:30Z")}),

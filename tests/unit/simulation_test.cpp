@@ -5,52 +5,25 @@
 #include <functional>
 #include <set>
 
+#include "support/bill_builders.hpp"
+
 // The dry run of issue 19: every split mode, every held reason, every skip
 // reason, and the hour slots under both scheduler policies.
 namespace meterbridge {
 namespace {
 
-Decimal dec(std::string_view text) { return Decimal::parse(text).value(); }
+using namespace bill_builders;
+
 Instant at(std::string_view text) { return parse_iso8601(text).value(); }
 
 constexpr const char* kSub1 = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
-constexpr const char* kSub2 = "0e9d8c7b-6a5f-4e3d-9c2b-1a0f9e8d7c6b";
 
-LineItem item(std::string amount, std::string product = {}, std::string aggregation = {},
-              std::string compound = {}) {
-    LineItem li;
+// A USAGE line item whose id names its amount ("li-1.50").
+LineItem usage(std::string amount, std::string product = {}, std::string aggregation = {}, std::string compound = {}) {
+    LineItem li = item("USAGE", amount, std::move(product), std::move(aggregation));
     li.id = "li-" + amount;
-    li.type_name = "USAGE";
-    li.type = LineItemType::Usage;
-    li.subtotal = dec(amount);
-    li.product_id = std::move(product);
-    li.aggregation_id = std::move(aggregation);
     li.compound_aggregation_id = std::move(compound);
     return li;
-}
-
-Bill bill(std::vector<LineItem> items) {
-    Bill b;
-    b.id = "bill-1";
-    b.version = 3;
-    b.account_id = "acc-1";
-    b.account_code = "ACME";
-    b.status = BillStatus::Approved;
-    b.currency = "USD";
-    b.line_items = std::move(items);
-    return b;
-}
-
-ExternalMapping mapping(MappingEntity entity, std::string m3ter_id, ExternalTable table, std::string external_id,
-                        std::string plan_id = {}) {
-    ExternalMapping m;
-    m.id = "cfg-" + m3ter_id;
-    m.m3ter_entity = entity;
-    m.m3ter_id = std::move(m3ter_id);
-    m.external_table = table;
-    m.external_id = std::move(external_id);
-    m.plan_id = std::move(plan_id);
-    return m;
 }
 
 IntegrationConfig integration(std::string id, SplitMode mode) {
@@ -116,7 +89,7 @@ bool mentions(const std::vector<std::string>& notes, std::string_view text) {
 TEST(Simulation, ItemPerBillSumsEveryItemOnTheBillDimension) {
     const auto rules = rules_with({integration("int-bill", SplitMode::ItemPerBill)});
     // 9.985 + 0.005 = 9.990 exactly: 999 units (per-item rounding would give 999 + 1).
-    const auto s = run(bill({item("9.985", "p-storage"), item("0.005")}), rules);
+    const auto s = run(bill({usage("9.985", "p-storage"), usage("0.005")}), rules);
     ASSERT_EQ(s.integrations.size(), 1u);
     const auto& only = s.integrations[0];
     EXPECT_TRUE(only.ran());
@@ -136,7 +109,7 @@ TEST(Simulation, ItemPerBillSumsEveryItemOnTheBillDimension) {
 
 TEST(Simulation, ItemPerProductGivesOneTargetPerMappedProduct) {
     const auto rules = rules_with({integration("int-prod", SplitMode::ItemPerProduct)});
-    const auto s = run(bill({item("1.50", "p-storage"), item("0.25", "p-compute"), item("0.50", "p-storage")}), rules);
+    const auto s = run(bill({usage("1.50", "p-storage"), usage("0.25", "p-compute"), usage("0.50", "p-storage")}), rules);
     const auto& only = s.integrations.at(0);
     ASSERT_EQ(only.targets.size(), 2u);
     EXPECT_EQ(target_on(only, "storage").target.units, 200);
@@ -152,7 +125,7 @@ TEST(Simulation, ItemPerAggregationMapsAggregationsAndCompoundAggregations) {
     auto per_aggregation = integration("int-agg", SplitMode::ItemPerAggregation);
     per_aggregation.fallback_dimension = "other";
     const auto rules = rules_with({per_aggregation});
-    const auto s = run(bill({item("1", "p-storage", "agg-gb"), item("2", {}, {}, "cagg-x"), item("0.07")}), rules);
+    const auto s = run(bill({usage("1", "p-storage", "agg-gb"), usage("2", {}, {}, "cagg-x"), usage("0.07")}), rules);
     const auto& only = s.integrations.at(0);
     ASSERT_EQ(only.targets.size(), 3u);
     EXPECT_EQ(target_on(only, "gigabytes").target.units, 100);
@@ -165,7 +138,7 @@ TEST(Simulation, TheUnitPriceAndRoundingOfTheIntegrationApply) {
     auto down = integration("int-bill", SplitMode::ItemPerBill);
     down.unit_price = dec("0.25");
     down.rounding = Rounding::Down;
-    const auto s = run(bill({item("1.49")}), rules_with({down}));
+    const auto s = run(bill({usage("1.49")}), rules_with({down}));
     EXPECT_EQ(s.integrations.at(0).targets.at(0).target.units, 5);  // 5.96 rounded down
     EXPECT_EQ(s.integrations.at(0).targets.at(0).target.amount, dec("1.49"));
 }
@@ -217,7 +190,7 @@ TEST(Simulation, EveryHeldReasonIsShownWithItsLineItemAndNothingIsSent) {
     for (const HeldCase& c : held_cases()) {
         SCOPED_TRACE(std::string(to_string(c.reason)));
         auto rules = rules_with({integration("int-1", SplitMode::ItemPerBill)});
-        Bill b = bill({item("4.00", "p-storage")});
+        Bill b = bill({usage("4.00", "p-storage")});
         c.shape(rules, b);
         const auto s = run(b, rules);
         const auto& only = s.integrations.at(0);
@@ -263,7 +236,7 @@ TEST(Simulation, HeldReasonsAreAllCovered) {
 
 TEST(Simulation, AWholeBillErrorIsNamedOnceWhateverTheNumberOfItems) {
     const auto rules = rules_with({integration("int-1", SplitMode::ItemPerBill)});
-    Bill euro = bill({item("1"), item("2"), item("3")});
+    Bill euro = bill({usage("1"), usage("2"), usage("3")});
     euro.currency = "EUR";
     const auto s = run(euro, rules);
     EXPECT_EQ(s.integrations.at(0).held.size(), 3u);
@@ -274,7 +247,7 @@ TEST(Simulation, AWholeBillErrorIsNamedOnceWhateverTheNumberOfItems) {
 
 TEST(Simulation, SomeItemsHeldAndOthersSent) {
     const auto rules = rules_with({integration("int-prod", SplitMode::ItemPerProduct)});
-    const auto s = run(bill({item("1.00", "p-storage"), item("2.00", "p-unknown"), item("0.30")}), rules);
+    const auto s = run(bill({usage("1.00", "p-storage"), usage("2.00", "p-unknown"), usage("0.30")}), rules);
     const auto& only = s.integrations.at(0);
     ASSERT_EQ(only.targets.size(), 1u);
     EXPECT_EQ(only.targets[0].target.units, 100);
@@ -301,7 +274,7 @@ TEST(Simulation, SkippedIntegrationsSayWhyAndSendNothing) {
     filtered.account_filter = AccountFilter::parse(R"(customFields.country == "UK")").value();
     auto runs = integration("runs", SplitMode::ItemPerBill);
     const auto rules = rules_with({disabled, other_accounts, restricted, approval, filtered, runs});
-    Bill pending = bill({item("1")});
+    Bill pending = bill({usage("1")});
     pending.status = BillStatus::Pending;
 
     const auto unresolved = run(pending, rules);
@@ -346,7 +319,7 @@ TEST(Simulation, StaticAccountsAreFoundByTheirId) {
 
 TEST(Simulation, StoredMappingsAddToTheConfigsAndLinkedOnesWin) {
     const auto rules = rules_with({integration("int-prod", SplitMode::ItemPerProduct)});
-    const Bill b = bill({item("1", "p-new"), item("2", "p-storage")});
+    const Bill b = bill({usage("1", "p-new"), usage("2", "p-storage")});
     EXPECT_EQ(run(b, rules).integrations[0].held.at(0).reason, HoldReason::UnmappedProduct);
 
     auto added = mapping(MappingEntity::Product, "p-new", ExternalTable::Dimension, "fresh");
@@ -365,7 +338,7 @@ TEST(Simulation, StoredMappingsAddToTheConfigsAndLinkedOnesWin) {
 TEST(Simulation, EagerGoesToTheCurrentHourAtTheNextTick) {
     const auto rules = rules_with({integration("int-1", SplitMode::ItemPerBill)});
     const Instant now = at("2026-03-04T10:17:05Z");
-    const auto s = run(bill({item("0.50")}), rules, now, eager());
+    const auto s = run(bill({usage("0.50")}), rules, now, eager());
     const auto& t = s.integrations.at(0).targets.at(0);
     EXPECT_EQ(t.target.units, 50);
     EXPECT_EQ(t.slot, at("2026-03-04T10:00:00Z"));
@@ -378,7 +351,7 @@ TEST(Simulation, EagerGoesToTheCurrentHourAtTheNextTick) {
 
 TEST(Simulation, HourCloseGoesToThisHourAndIsSentAfterItClosesPlusTheFlushDelay) {
     const auto rules = rules_with({integration("int-1", SplitMode::ItemPerBill)});
-    const auto s = run(bill({item("0.50")}), rules, at("2026-03-04T10:17:05Z"), hour_close(60));
+    const auto s = run(bill({usage("0.50")}), rules, at("2026-03-04T10:17:05Z"), hour_close(60));
     const auto& t = s.integrations.at(0).targets.at(0);
     EXPECT_EQ(t.slot, at("2026-03-04T10:00:00Z"));
     EXPECT_EQ(t.send_after, at("2026-03-04T11:01:00Z"));
@@ -386,7 +359,7 @@ TEST(Simulation, HourCloseGoesToThisHourAndIsSentAfterItClosesPlusTheFlushDelay)
     EXPECT_TRUE(mentions(s.notes, "(60 s)"));
 
     // Just before the hour ends, with another delay: still that hour.
-    const auto late = run(bill({item("0.50")}), rules, at("2026-03-04T23:59:59Z"), hour_close(300));
+    const auto late = run(bill({usage("0.50")}), rules, at("2026-03-04T23:59:59Z"), hour_close(300));
     EXPECT_EQ(late.integrations.at(0).targets.at(0).slot, at("2026-03-04T23:00:00Z"));
     EXPECT_EQ(late.integrations.at(0).targets.at(0).send_after, at("2026-03-05T00:05:00Z"));
 }
@@ -395,7 +368,7 @@ TEST(Simulation, TwoIntegrationsOnOneKeyShareAnEventWhenThePlanIsTheSame) {
     auto a = integration("int-a", SplitMode::ItemPerBill);
     auto b = integration("int-b", SplitMode::ItemPerBill);
     a.marketplace_bill_dimension = b.marketplace_bill_dimension = "compute";
-    const auto s = run(bill({item("1.00")}), rules_with({a, b}), at("2026-03-04T10:17:05Z"), eager());
+    const auto s = run(bill({usage("1.00")}), rules_with({a, b}), at("2026-03-04T10:17:05Z"), eager());
     ASSERT_EQ(s.events.size(), 1u);
     EXPECT_EQ(s.events[0].event.request.quantity, 200);
     EXPECT_EQ(s.events[0].event.shares.size(), 2u);
@@ -408,7 +381,7 @@ TEST(Simulation, ADifferentPlanOnTheSameKeyWaitsForTheNextHourUnderBothPolicies)
     b.plan_id = "silver";
     const auto rules = rules_with({a, b});
 
-    const auto now_eager = run(bill({item("1.00")}), rules, at("2026-03-04T10:17:05Z"), eager());
+    const auto now_eager = run(bill({usage("1.00")}), rules, at("2026-03-04T10:17:05Z"), eager());
     ASSERT_EQ(now_eager.events.size(), 2u);
     EXPECT_EQ(now_eager.events[0].event.request.effective_start_time, at("2026-03-04T10:00:00Z"));
     EXPECT_EQ(now_eager.events[0].send_after, at("2026-03-04T10:17:05Z"));
@@ -417,7 +390,7 @@ TEST(Simulation, ADifferentPlanOnTheSameKeyWaitsForTheNextHourUnderBothPolicies)
     EXPECT_NE(now_eager.events[0].event.request.plan_id, now_eager.events[1].event.request.plan_id);
 
     // hour_close: at 11:01 the hour 11:00 has begun, so the second plan takes it at once.
-    const auto closing = run(bill({item("1.00")}), rules, at("2026-03-04T10:17:05Z"), hour_close(60));
+    const auto closing = run(bill({usage("1.00")}), rules, at("2026-03-04T10:17:05Z"), hour_close(60));
     ASSERT_EQ(closing.events.size(), 2u);
     EXPECT_EQ(closing.events[0].event.request.effective_start_time, at("2026-03-04T10:00:00Z"));
     EXPECT_EQ(closing.events[1].event.request.effective_start_time, at("2026-03-04T11:00:00Z"));
@@ -428,7 +401,7 @@ TEST(Simulation, ADifferentPlanOnTheSameKeyWaitsForTheNextHourUnderBothPolicies)
 
 TEST(Simulation, ZeroUnitsGetNoSlot) {
     const auto rules = rules_with({integration("int-1", SplitMode::ItemPerBill)});
-    const auto s = run(bill({item("0.004")}), rules);
+    const auto s = run(bill({usage("0.004")}), rules);
     const auto& t = s.integrations.at(0).targets.at(0);
     EXPECT_EQ(t.target.units, 0);
     EXPECT_EQ(t.target.amount, dec("0.004"));
@@ -441,7 +414,9 @@ TEST(Simulation, ZeroUnitsGetNoSlot) {
 
 TEST(Simulation, SaysItShowsTheTargetsAsIfThisVersionWereTheFirst) {
     const auto rules = rules_with({integration("int-1", SplitMode::ItemPerBill)});
-    const auto s = run(bill({item("1")}), rules);
+    Bill third = bill({usage("1")});
+    third.version = 3;
+    const auto s = run(third, rules);
     EXPECT_TRUE(mentions(s.notes, "as if it were the bill's first"));
     EXPECT_EQ(s.bill.version, 3);
     EXPECT_EQ(s.account_origin, AccountOrigin::None);
@@ -454,7 +429,7 @@ TEST(Simulation, EventsAreSimulatedAndADeletionSendsNothing) {
     BillEvent updated;
     updated.kind = BillEventKind::Updated;
     updated.bill_id = "bill-1";
-    updated.bill = bill({item("1")});
+    updated.bill = bill({usage("1")});
     const auto simulated = simulate_event(updated, setting);
     ASSERT_TRUE(simulated.ok());
     EXPECT_FALSE(simulated->deleted);

@@ -102,6 +102,10 @@ void start_azure(Daemon::Parts& parts) {
     }
     net::HttpClientOptions http;
     http.read_timeout = std::chrono::seconds{azure.request_timeout_s};
+    // A kept-alive connection for every batch the scheduler may have in
+    // flight, besides the token, m3ter and reconciliation calls.
+    http.max_idle_per_host =
+        std::max<std::size_t>(http.max_idle_per_host, static_cast<std::size_t>(parts.config.scheduler.max_batches_in_flight) + 2);
     parts.http = std::make_unique<net::HttpClient>(http);
     parts.tokens = std::make_unique<azure::TokenProvider>(token, *parts.http, parts.clock, parts.store.get());
 
@@ -148,7 +152,8 @@ void start_http(Daemon::Parts& parts) {
                                                             if (!token) return token.error();
                                                             return Ok{};
                                                         },
-                                                        tokens, nullptr, {}, {}, {}});
+                                                        tokens, nullptr, {}, {}, {}, {}});
+    parts.ops->sending_figures = [scheduler] { return scheduler->sending_figures(); };
     Reconciler* reconciler = parts.reconciler.get();
     parts.ops->reconciliations = parts.store.get();
     parts.ops->reconciliation_sources = parts.config.reconciliation.sources;

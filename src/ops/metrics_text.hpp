@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "meterbridge/core/decimal.hpp"
+#include "meterbridge/core/latency_histogram.hpp"
 #include "meterbridge/core/time.hpp"
 #include "meterbridge/store/records.hpp"
 
@@ -36,6 +37,7 @@ private:
 // What /metrics shows beyond the store's figures.
 struct ProcessMetrics {
     std::optional<std::uint64_t> token_fetches;  // TokenProvider::fetch_count(); nullopt: no provider
+    std::optional<SendingFigures> sending;       // the scheduler's window and send latency; nullopt: none
 };
 
 // Every meterbridge_* family from the store's metrics at `now`. Families are

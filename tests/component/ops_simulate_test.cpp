@@ -64,7 +64,7 @@ protected:
 
     void start() {
         context = std::make_unique<OpsContext>(OpsContext{ops, testing, rules, policy, *store, clock, {}, {}, nullptr,
-                                                          nullptr, {}, {}, {}});
+                                                          nullptr, {}, {}, {}, {}});
         add_ops_routes(router, *context);
     }
 

@@ -244,6 +244,22 @@ std::string_view to_string(HoldReason reason) {
     return "unknown";
 }
 
+bool holds_whole_bill(HoldReason reason) {
+    switch (reason) {
+        case HoldReason::WrongCurrency:
+        case HoldReason::NoAccountMapping:
+        case HoldReason::NoResourceId:
+        case HoldReason::NoPlan:
+        case HoldReason::InvalidResourceId: return true;
+        case HoldReason::UnmappedProduct:
+        case HoldReason::UnmappedAggregation:
+        case HoldReason::NoGroup:
+        case HoldReason::NegativeTotal:
+        case HoldReason::AmountOverflow: return false;
+    }
+    return false;
+}
+
 std::string_view to_string(SkipReason reason) {
     switch (reason) {
         case SkipReason::None: return "none";

@@ -19,6 +19,7 @@
 #include "ops/ops_json.hpp"
 #include "ops/ops_route.hpp"
 #include "ops/console_routes.hpp"
+#include "ops/simulate_route.hpp"
 
 namespace meterbridge::app {
 
@@ -461,6 +462,7 @@ void add_ops_routes(Router& router, OpsContext& context) {
     get("/mappings", Access::Token, [&c](const auto&, const auto&) { return list_mappings(c); });
     add("POST", "/mappings", [&c](const auto& request, const auto&) { return add_mapping(c, request); });
     add("DELETE", "/mappings/{id}", [&c](const auto&, const auto& params) { return delete_mapping(c, params); });
+    add("POST", "/simulate", [&c](const auto& request, const auto&) { return simulate_bill_response(c, request); });
 
     if (c.reconciliations != nullptr && c.start_reconciliation) {
         add("POST", "/reconciliations", [&c](const auto& request, const auto&) { return start_reconciliation(c, request); });

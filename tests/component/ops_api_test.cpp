@@ -18,6 +18,7 @@
 #include "meterbridge/store/store.hpp"
 #include "ops/console_static.hpp"
 #include "ops/metrics_text.hpp"
+#include "ops_request.hpp"
 #include "ops/ops_auth.hpp"
 
 // The ops API driven through the Router with hand-made requests (no sockets)
@@ -83,19 +84,8 @@ protected:
     net::HttpResponse call(std::string method, std::string target, std::string body = {},
                            std::optional<std::string> token = std::string(kToken),
                            std::string content_type = "application/json") {
-        net::HttpRequest request;
-        request.method = std::move(method);
-        request.target = target;
-        const auto question = target.find('?');
-        request.path = target.substr(0, question);
-        if (question != std::string::npos) request.query = net::parse_query(target.substr(question + 1));
-        if (token) request.headers.set("Authorization", "Bearer " + *token);
-        if (!body.empty()) request.headers.set("Content-Type", content_type);
-        request.body = std::move(body);
-        std::optional<net::HttpResponse> answer;
-        router.dispatch(request, [&](net::HttpResponse response) { answer = std::move(response); });
-        EXPECT_TRUE(answer.has_value()) << "no answer to " << target;
-        return answer.value_or(net::HttpResponse{});
+        const std::string sent_type = body.empty() ? std::string() : content_type;
+        return dispatch_request(router, std::move(method), std::move(target), std::move(body), token, sent_type);
     }
 
     // ---- filling the store as the intake and the scheduler would

@@ -51,6 +51,10 @@ enum class HoldReason {
 };
 std::string_view to_string(HoldReason reason);
 
+// True for the reasons that hold the whole bill at once (its currency, its
+// resource, its plan): one fix of the config or a mapping, not of an item.
+bool holds_whole_bill(HoldReason reason);
+
 // A line item that produced no units, or (line_item_index = -1) a bill-level
 // hold for a bill with no included line items, so that the reason is shown.
 struct HeldLineItem {

@@ -74,6 +74,42 @@ TEST(LifecycleE2E, AStopWhoseDrainOutlastsTenSecondsStillExitsZero) {
     EXPECT_NE(daemon.log().find("drain did not finish within 10 s"), std::string::npos) << daemon.log();
 }
 
+// A container runtime SIGKILLs after its stop timeout (Docker's and podman's
+// default: 10 s): the image sets a shorter drain so that a stop during an
+// Azure call still ends in a clean exit 0, not 137.
+TEST(LifecycleE2E, ADrainTimeoutFromTheEnvironmentBoundsTheStop) {
+    TempDir dir;
+    Json config = base_config(dir.path());
+    config["azure"]["request_timeout_s"] = 60;
+    DaemonProcess daemon(dir.path(), config);
+    daemon.set_env("MB_DRAIN_TIMEOUT_S", "3");
+    daemon.start();
+    ASSERT_FALSE(HasFatalFailure());
+    daemon.add_sandbox_fault(R"({"kind":"delay_ms","delay_ms":30000,"count":1})");
+    ASSERT_EQ(daemon.post_bill(bill_json("b-slow", 1, "acc-bill", {{"USAGE", "1.00", "", ""}})).status, 202);
+    ASSERT_TRUE(DaemonProcess::eventually([&] {
+        const Json page = daemon.get("/events?status=sending").json();
+        return page.is_object() && page["data"].size() == 1;
+    })) << daemon.log();
+    const auto started = std::chrono::steady_clock::now();
+    EXPECT_EQ(daemon.stop(SIGTERM), 0) << daemon.log();
+    EXPECT_LT(std::chrono::steady_clock::now() - started, 6s);
+    EXPECT_NE(daemon.log().find("drain did not finish within 3 s"), std::string::npos) << daemon.log();
+}
+
+TEST(LifecycleE2E, ADrainTimeoutThatIsNotWholeSecondsIsRefused) {
+    TempDir dir;
+    for (const char* bad : {"0", "8s", "301", "-1"}) {
+        ChildProcess serve({meterbridge_binary(), "serve", "--config",
+                            write_config(dir.path(), base_config(dir.path())).string()},
+                           {{"MB_E2E_API_KEY", kApiKey}, {"MB_E2E_API_SECRET", kApiSecret},
+                            {"MB_E2E_OPS_TOKEN", kOpsToken}, {"MB_DRAIN_TIMEOUT_S", bad}},
+                           dir.path() / (std::string("serve-") + bad + ".log"));
+        EXPECT_EQ(serve.wait(20s), 2) << bad;
+        EXPECT_NE(serve.log().find("MB_DRAIN_TIMEOUT_S"), std::string::npos) << serve.log();
+    }
+}
+
 TEST(LifecycleE2E, AnUnusableDataDirectoryIsAClearStartupError) {
     TempDir dir;
     std::ofstream(dir.path() / "not-a-directory") << "x";

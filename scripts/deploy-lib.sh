@@ -45,7 +45,9 @@ wait_for() {
 
 # podman as it works here (/work/shared/CONTAINERS.md): runc, explicit ulimits,
 # the host's network (a container's ports are then on the host's 127.0.0.1).
+# shellcheck disable=SC2034 # used by the scripts that source this
 P=(podman --runtime runc)
+# shellcheck disable=SC2034
 U=(--ulimit nofile=1024:1024 --ulimit nproc=1024:1024)
 
 # The daemon's config for a test: config/meterbridge.production.json with the

@@ -45,9 +45,9 @@ public:
     DaemonProcess(std::filesystem::path dir, Json config);
     ~DaemonProcess();
 
-    void start();  // waits until it listens; fails the test otherwise
-    // An environment variable for the next start (besides the secrets' ones).
+    // An environment variable for the next start(), beside the secrets' (NOTIFY_SOCKET, ...).
     void set_env(const std::string& name, const std::string& value) { extra_env_[name] = value; }
+    void start();  // waits until it listens; fails the test otherwise
     std::optional<int> stop(int signal);
 
     HttpAnswer request(const std::string& method, const std::string& target, const std::string& body = {},
@@ -83,8 +83,8 @@ public:
 private:
     std::filesystem::path dir_;
     Json config_;
-    std::unique_ptr<ChildProcess> process_;
     std::map<std::string, std::string> extra_env_;
+    std::unique_ptr<ChildProcess> process_;
     std::unique_ptr<net::HttpClient> http_;
     std::uint16_t port_ = 0;
     std::string sandbox_url_;

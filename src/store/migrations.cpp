@@ -298,11 +298,26 @@ CREATE TABLE event_settlements (
 ) STRICT;
 )sql";
 
+// Every run records the config of its integration (SPEC §4 "Logged"), but an
+// integration's config changes only with the config file: one row per
+// distinct text, found by its FNV-1a hash and compared whole. Runs stored
+// before keep their own copy (config_snapshot), later ones only the id.
+constexpr const char* kSchemaV5 = R"sql(
+CREATE TABLE config_snapshots (
+    id       INTEGER PRIMARY KEY,
+    hash     INTEGER NOT NULL,
+    snapshot TEXT    NOT NULL    -- JSON
+) STRICT;
+CREATE INDEX config_snapshots_hash ON config_snapshots (hash);
+ALTER TABLE integration_runs ADD COLUMN config_snapshot_id INTEGER REFERENCES config_snapshots (id);
+)sql";
+
 constexpr std::array kMigrations = {
     Migration{1, "initial schema: deliveries, bills, mappings, runs, ledger, outbox, exchange log", kSchemaV1},
     Migration{2, "indexes of unprocessed bill versions and of ready pending units", kSchemaV2},
     Migration{3, "retry columns of bill versions waiting on m3ter", kSchemaV3},
     Migration{4, "reconciliation: runs, final days, exchanges of a run, event settlements", kSchemaV4},
+    Migration{5, "an integration's config snapshot stored once, not with every run", kSchemaV5},
 };
 
 }  // namespace

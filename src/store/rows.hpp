@@ -21,7 +21,8 @@
 
 // integration_runs AS r joined with bill_versions AS bv.
 #define MB_RUN_COLUMNS                                                                                          \
-    "r.id, r.bill_version_id, r.bill_id, bv.version, r.account_id, r.integration_id, r.config_snapshot, "      \
+    "r.id, r.bill_version_id, r.bill_id, bv.version, r.account_id, r.integration_id, "                         \
+    "COALESCE((SELECT s.snapshot FROM config_snapshots s WHERE s.id = r.config_snapshot_id), r.config_snapshot), " \
     "r.skip_reason, r.targets, r.held, r.error, r.started_at, r.finished_at"
 
 // deliveries AS d.

@@ -7,6 +7,32 @@
 
 namespace meterbridge::store {
 
+namespace {
+
+// FNV-1a, 64 bits: stable across builds and machines (std::hash is not).
+std::int64_t fnv1a(std::string_view text) {
+    std::uint64_t hash = 14695981039346656037ULL;
+    for (const char c : text) {
+        hash ^= static_cast<unsigned char>(c);
+        hash *= 1099511628211ULL;
+    }
+    return static_cast<std::int64_t>(hash);
+}
+
+// The id of `snapshot` in config_snapshots, stored on first use.
+std::int64_t config_snapshot_id(sqlite::Database& db, const std::string& snapshot) {
+    const std::int64_t hash = fnv1a(snapshot);
+    {
+        sqlite::Statement st = db.prepare("SELECT id FROM config_snapshots WHERE hash = ?1 AND snapshot = ?2");
+        st.bind_all(hash, snapshot);
+        if (st.step()) return st.int64(0);
+    }
+    db.run("INSERT INTO config_snapshots (hash, snapshot) VALUES (?1, ?2)", hash, snapshot);
+    return db.last_insert_rowid();
+}
+
+}  // namespace
+
 Result<std::int64_t> insert_integration_run(sqlite::Database& db, const IntegrationRunRecord& run) {
     std::string bill_id;
     std::string account_id;
@@ -21,10 +47,10 @@ Result<std::int64_t> insert_integration_run(sqlite::Database& db, const Integrat
     }
     const std::string skip = run.skipped == SkipReason::None ? std::string() : std::string(to_string(run.skipped));
     db.run("INSERT INTO integration_runs (bill_version_id, bill_id, account_id, integration_id, config_snapshot, "
-           "skip_reason, targets, held, error, started_at, finished_at) "
-           "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-           run.bill_version_id, bill_id, account_id, run.integration_id, run.config_snapshot, skip,
-           targets_to_json(run.targets), held_to_json(run.held), run.error, to_ms(run.started_at),
+           "config_snapshot_id, skip_reason, targets, held, error, started_at, finished_at) "
+           "VALUES (?1, ?2, ?3, ?4, '', ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+           run.bill_version_id, bill_id, account_id, run.integration_id, config_snapshot_id(db, run.config_snapshot),
+           skip, targets_to_json(run.targets), held_to_json(run.held), run.error, to_ms(run.started_at),
            to_ms(run.finished_at));
     const std::int64_t id = db.last_insert_rowid();
     db.run("DELETE FROM held_items WHERE integration_id = ?1 AND bill_version_id = ?2", run.integration_id,

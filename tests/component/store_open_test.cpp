@@ -67,6 +67,8 @@ TEST(StoreOpen, ASchemaOneDatabaseIsMigratedAndItsPendingVersionsFound) {
         store::sqlite::Database db = store::sqlite::Database::open(path);
         // Undone newest first: v4 (reconciliation), v3, v2.
         db.exec("DROP INDEX events_effective_start");
+        db.exec("ALTER TABLE integration_runs DROP COLUMN config_snapshot_id");
+        db.exec("DROP TABLE config_snapshots");
         db.exec("DROP TABLE event_settlements");
         db.exec("DROP TABLE reconciliation_final_days");
         db.exec("DROP TABLE reconciliations");

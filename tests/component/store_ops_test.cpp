@@ -89,6 +89,29 @@ protected:
     std::map<std::pair<std::string, std::string>, std::map<std::pair<std::string, std::string>, std::int64_t>> targets_;
 };
 
+// Issue 17: 10,000 runs of an integration listing 10,000 accounts wrote its
+// 150 KB config 10,000 times. Each distinct config is stored once now.
+TEST_F(StoreOps, AConfigSnapshotIsStoredOnceHoweverManyRunsRecordIt) {
+    testing::TempDir dir;
+    const std::string path = (dir.path() / "runs.db").string();
+    store_ = store::open_sqlite_store(path);
+    const std::string big = R"({"id":"int-1","account_ids":[")" + std::string(150000, 'a') + R"("]})";
+    std::vector<std::int64_t> runs;
+    for (int i = 0; i < 4; ++i) {
+        store::IntegrationRunRecord run;
+        run.bill_version_id = bill("b-" + std::to_string(i), "acc-1");
+        run.integration_id = "int-1";
+        run.config_snapshot = i == 3 ? std::string(R"({"id":"int-1"})") : big;
+        run.started_at = run.finished_at = now_;
+        runs.push_back(store_->record_integration_run(run).value());
+    }
+    EXPECT_EQ(testing::sql_int(path, "SELECT COUNT(*) FROM config_snapshots"), 2);
+    EXPECT_LT(testing::sql_int(path, "SELECT SUM(length(config_snapshot)) FROM integration_runs"), 1);
+    EXPECT_EQ(store_->integration_run(runs[0])->run.config_snapshot, big);
+    EXPECT_EQ(store_->integration_run(runs[2])->run.config_snapshot, big);
+    EXPECT_EQ(store_->integration_run(runs[3])->run.config_snapshot, R"({"id":"int-1"})");
+}
+
 TEST_F(StoreOps, IntegrationRunKeepsItsConfigHeldItemsAndEveryPayload) {
     const auto version = bill("b-1", "acc-1");
     store::IntegrationRunRecord run;

@@ -13,5 +13,6 @@ int check_config_command(Args args);
 int sandbox_command(Args args);
 int reconcile_command(Args args);
 int healthcheck_command(Args args);
+int backup_command(Args args);
 
 }  // namespace meterbridge::app

@@ -18,6 +18,8 @@ constexpr const char* kUsage =
     "            [--format table|json|csv]\n"
     "                                        compare Azure's records with the ledger (exit 0 matched,\n"
     "                                        1 discrepancies, 2 error)\n"
+    "  backup --to FILE [--db PATH | --config FILE]\n"
+    "                                        copy the database while the daemon runs (checked, never overwrites)\n"
     "  sandbox --listen 127.0.0.1:PORT [--state FILE] [--client-secret S] [--catalog FILE]\n"
     "                                        run the standalone Azure Marketplace sandbox\n"
     "  help [COMMAND]                        show this help\n"
@@ -39,6 +41,7 @@ int main(int argc, char** argv) {
     if (command == "sandbox") return meterbridge::app::sandbox_command(rest);
     if (command == "reconcile") return meterbridge::app::reconcile_command(rest);
     if (command == "healthcheck") return meterbridge::app::healthcheck_command(rest);
+    if (command == "backup") return meterbridge::app::backup_command(rest);
     if (command == "help" || command == "--help" || command == "-h") {
         std::fputs(kUsage, stdout);
         return 0;

@@ -18,6 +18,8 @@ class TokenProvider;
 
 namespace meterbridge::app {
 
+struct ProcessMetrics;  // ops/metrics_text.hpp
+
 // What the ops routes need. Everything referenced must outlive the router.
 struct OpsContext {
     const OpsConfig& ops;
@@ -37,6 +39,9 @@ struct OpsContext {
         start_reconciliation;
     std::vector<recon::Source> reconciliation_sources;  // POST /reconciliations without "sources"
     std::function<void()> wake_reconciler;              // after clock changes (tests)
+
+    // Adds the daemon's own figures (scheduler progress, webhook answers) to /metrics; may be empty.
+    std::function<void(ProcessMetrics&)> process_metrics = {};
 };
 
 // Adds every ops route (and /healthz, /readyz, /metrics) to `router`.

@@ -69,10 +69,10 @@ DaemonProcess::~DaemonProcess() {
 void DaemonProcess::start() {
     const auto config_path = dir_ / "config.json";
     std::ofstream(config_path) << config_.dump(2);
+    std::map<std::string, std::string> env = extra_env_;
+    env.insert({{"MB_E2E_API_KEY", kApiKey}, {"MB_E2E_API_SECRET", kApiSecret}, {"MB_E2E_OPS_TOKEN", kOpsToken}});
     process_ = std::make_unique<ChildProcess>(
-        std::vector<std::string>{meterbridge_binary(), "serve", "--config", config_path.string()},
-        std::map<std::string, std::string>{
-            {"MB_E2E_API_KEY", kApiKey}, {"MB_E2E_API_SECRET", kApiSecret}, {"MB_E2E_OPS_TOKEN", kOpsToken}},
+        std::vector<std::string>{meterbridge_binary(), "serve", "--config", config_path.string()}, env,
         dir_ / ("daemon-" + std::to_string(++starts_) + ".log"));
     if (config_["azure"]["mode"] == "sandbox") {
         const auto sandbox = process_->wait_for_line("azure: built-in sandbox at ", std::chrono::seconds(20));

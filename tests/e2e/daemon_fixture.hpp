@@ -45,6 +45,8 @@ public:
     DaemonProcess(std::filesystem::path dir, Json config);
     ~DaemonProcess();
 
+    // An environment variable for the next start(), beside the secrets' (NOTIFY_SOCKET, ...).
+    void set_env(const std::string& name, const std::string& value) { extra_env_[name] = value; }
     void start();  // waits until it listens; fails the test otherwise
     std::optional<int> stop(int signal);
 
@@ -81,6 +83,7 @@ public:
 private:
     std::filesystem::path dir_;
     Json config_;
+    std::map<std::string, std::string> extra_env_;
     std::unique_ptr<ChildProcess> process_;
     std::unique_ptr<net::HttpClient> http_;
     std::uint16_t port_ = 0;

@@ -11,27 +11,14 @@
 #include <thread>
 
 #include "migrations.hpp"
+#include "support/bill_delivery.hpp"
 #include "support/store_test_support.hpp"
 
 namespace meterbridge {
 namespace {
 
+using testing::bill_delivery;
 using testing::TempDir;
-
-store::Delivery delivery(int n) {
-    store::Delivery d;
-    d.body = R"({"id":"b-)" + std::to_string(n) + R"("})";
-    d.remote_addr = "127.0.0.1";
-    d.kind = BillEventKind::Updated;
-    Bill bill;
-    bill.id = "b-" + std::to_string(n);
-    bill.version = 1;
-    bill.account_id = "acc-1";
-    bill.currency = "USD";
-    d.bill = bill;
-    d.bill_json = d.body;
-    return d;
-}
 
 std::string sql_text(const std::string& path, const char* sql) {
     store::sqlite::Database db = store::sqlite::Database::open(path, true);
@@ -44,7 +31,7 @@ TEST(StoreBackup, ACopyOfAQuietDatabaseHasTheSameRowsAndOpensAsAStore) {
     const std::string path = dir.file("live.db");
     const std::string copy = dir.file("copy.db");
     auto store = store::open_sqlite_store(path);
-    for (int i = 0; i < 20; ++i) ASSERT_TRUE(store->record_delivery(delivery(i)).ok());
+    for (int i = 0; i < 20; ++i) ASSERT_TRUE(store->record_delivery(bill_delivery(i)).ok());
 
     const auto summary = store::backup_database(path, copy);
     ASSERT_TRUE(summary.ok()) << summary.error().message;
@@ -78,13 +65,13 @@ TEST(StoreBackup, ACopyTakenWhileAWriterCommitsIsOneConsistentSnapshot) {
     TempDir dir;
     const std::string path = dir.file("live.db");
     auto store = store::open_sqlite_store(path);
-    for (int i = 0; i < 200; ++i) ASSERT_TRUE(store->record_delivery(delivery(i)).ok());
+    for (int i = 0; i < 200; ++i) ASSERT_TRUE(store->record_delivery(bill_delivery(i)).ok());
     std::atomic<bool> stop{false};
     std::atomic<int> written{200};
     std::atomic<int> failures{0};
     std::thread writer([&] {
         for (int i = 200; !stop; ++i) {
-            if (store->record_delivery(delivery(i)).ok()) {
+            if (store->record_delivery(bill_delivery(i)).ok()) {
                 ++written;
             } else {
                 ++failures;

@@ -30,6 +30,9 @@ Config parse_config_document(const Json& document, const SecretSource& secrets) 
     config.rules = parse_integration_rules(root, warnings);
     config.reconciliation = parse_reconciliation_config(root, secrets, warnings);
     config.testing = parse_testing_config(root, config.server, warnings);
+    if (config.testing.events_per_batch) {
+        config.scheduler.events_per_batch = static_cast<std::size_t>(*config.testing.events_per_batch);
+    }
     return config;
 }
 

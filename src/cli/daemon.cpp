@@ -107,6 +107,10 @@ void start_azure(Daemon::Parts& parts) {
     }
     net::HttpClientOptions http;
     http.read_timeout = std::chrono::seconds{azure.request_timeout_s};
+    // A kept-alive connection for every batch the scheduler may have in
+    // flight, besides the token, m3ter and reconciliation calls.
+    http.max_idle_per_host =
+        std::max<std::size_t>(http.max_idle_per_host, static_cast<std::size_t>(parts.config.scheduler.max_batches_in_flight) + 2);
     parts.http = std::make_unique<net::HttpClient>(http);
     parts.tokens = std::make_unique<azure::TokenProvider>(token, *parts.http, parts.clock, parts.store.get());
 
@@ -128,9 +132,8 @@ void start_azure(Daemon::Parts& parts) {
                                                                   parts.config.storage.payload_retention_days, *parts.store, parts.clock, *parts.http,
                                                                   *parts.tokens, parts.accounts.get(), metering,
                                                                   [committer] { return committer->busy(); }});
-    // TODO(lead): [scheduler] { return scheduler->last_progress(); } once issue 17's
-    // scheduler has it; until then its own loop still pings the watchdog too.
-    parts.scheduler_progress = [] { return std::chrono::steady_clock::now(); };
+    // For the watchdog and /metrics: its loop never waits on Azure (issue 17).
+    parts.scheduler_progress = [scheduler = parts.scheduler.get()] { return scheduler->last_progress(); };
 }
 
 void start_reconciler(Daemon::Parts& parts) {
@@ -156,7 +159,8 @@ void start_http(Daemon::Parts& parts) {
                                                             if (!token) return token.error();
                                                             return Ok{};
                                                         },
-                                                        tokens, nullptr, {}, {}, {}});
+                                                        tokens, nullptr, {}, {}, {}, {}});
+    parts.ops->sending_figures = [scheduler] { return scheduler->sending_figures(); };
     Reconciler* reconciler = parts.reconciler.get();
     parts.ops->reconciliations = parts.store.get();
     parts.ops->reconciliation_sources = parts.config.reconciliation.sources;

@@ -12,7 +12,9 @@ StaleAction stale_action(const OutboxEvent& event, Instant now) {
     return event.state == EventState::Planned ? StaleAction::Expire : StaleAction::Unresolve;
 }
 
-std::vector<std::vector<std::int64_t>> plan_batches(std::span<const OutboxEvent> events, Instant now) {
+std::vector<std::vector<std::int64_t>> plan_batches(std::span<const OutboxEvent> events, Instant now,
+                                                    std::size_t batch_size) {
+    batch_size = std::clamp<std::size_t>(batch_size, 1, kMaxEventsPerBatch);
     std::vector<const OutboxEvent*> due;
     for (const OutboxEvent& event : events) {
         const bool sendable = event.state == EventState::Planned || event.state == EventState::Sending;
@@ -25,9 +27,9 @@ std::vector<std::vector<std::int64_t>> plan_batches(std::span<const OutboxEvent>
         return std::pair(a->request.effective_start_time, a->id) < std::pair(b->request.effective_start_time, b->id);
     });
     std::vector<std::vector<std::int64_t>> batches;
-    for (std::size_t i = 0; i < due.size(); i += kMaxEventsPerBatch) {
+    for (std::size_t i = 0; i < due.size(); i += batch_size) {
         std::vector<std::int64_t> batch;
-        for (std::size_t j = i; j < std::min(due.size(), i + kMaxEventsPerBatch); ++j) batch.push_back(due[j]->id);
+        for (std::size_t j = i; j < std::min(due.size(), i + batch_size); ++j) batch.push_back(due[j]->id);
         batches.push_back(std::move(batch));
     }
     return batches;

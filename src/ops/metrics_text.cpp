@@ -91,6 +91,11 @@ void MetricsText::sample_text(std::string_view name, std::string_view value, con
     text_ += '\n';
 }
 
+namespace {
+// Milliseconds as exact seconds ("0.005", "60"): Prometheus's unit.
+Decimal seconds_of_ms(std::int64_t ms) { return Decimal::parse(std::to_string(ms) + "e-3").value(); }
+}  // namespace
+
 std::string render_metrics(const store::StoreMetrics& metrics, const ProcessMetrics& process, Instant now) {
     MetricsText out;
 
@@ -218,6 +223,27 @@ std::string render_metrics(const store::StoreMetrics& metrics, const ProcessMetr
                "Access tokens requested from Entra since the daemon started.");
     out.sample("meterbridge_token_refreshes_total",
                process.token_fetches ? static_cast<std::int64_t>(*process.token_fetches) : 0);
+
+    // Always present, zero without a scheduler, like every family above.
+    const SendingFigures sending = process.sending.value_or(SendingFigures{});
+    out.family("meterbridge_send_window_limit", "gauge",
+               "batchUsageEvent calls allowed in flight now: halved on 429/5xx, +1 per window of clean answers.");
+    out.sample("meterbridge_send_window_limit", sending.limit);
+    out.family("meterbridge_send_window_max", "gauge", "scheduler.max_batches_in_flight.");
+    out.sample("meterbridge_send_window_max", sending.maximum);
+    out.family("meterbridge_batches_outstanding", "gauge", "batchUsageEvent calls awaiting Azure's answer.");
+    out.sample("meterbridge_batches_outstanding", sending.outstanding);
+    out.family("meterbridge_send_latency_seconds", "histogram",
+               "Time from a batch's start to its settlement, retries and waits included.");
+    for (std::size_t i = 0; i < LatencyHistogram::kBoundsMs.size(); ++i) {
+        out.sample("meterbridge_send_latency_seconds_bucket", static_cast<std::int64_t>(sending.latency.at_most(i)),
+                   {{"le", seconds_of_ms(LatencyHistogram::kBoundsMs[i]).to_string()}});
+    }
+    out.sample("meterbridge_send_latency_seconds_bucket", static_cast<std::int64_t>(sending.latency.count()),
+               {{"le", "+Inf"}});
+    const auto sum_ms = std::chrono::duration_cast<std::chrono::milliseconds>(sending.latency.sum()).count();
+    out.sample("meterbridge_send_latency_seconds_sum", seconds_of_ms(sum_ms));
+    out.sample("meterbridge_send_latency_seconds_count", static_cast<std::int64_t>(sending.latency.count()));
 
     return out.text();
 }

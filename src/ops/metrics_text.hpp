@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "meterbridge/core/decimal.hpp"
+#include "meterbridge/core/latency_histogram.hpp"
 #include "meterbridge/core/time.hpp"
 #include "meterbridge/store/records.hpp"
 
@@ -36,6 +37,7 @@ private:
 // What /metrics shows beyond the store's figures.
 struct ProcessMetrics {
     std::optional<std::uint64_t> token_fetches;  // TokenProvider::fetch_count(); nullopt: no provider
+    std::optional<SendingFigures> sending;       // the scheduler's window and send latency; nullopt: none
     // Seconds since the scheduler's loop last completed a pass; nullopt: not known here.
     std::optional<std::int64_t> scheduler_pass_age_seconds = {};
     // Webhook answers since start by status class ("2xx", "4xx", "5xx"); empty: not counted here.

@@ -472,6 +472,7 @@ net::HttpResponse metrics(OpsContext& context) {
     if (!figures) return store_error_response(figures.error());
     ProcessMetrics process;
     if (context.tokens != nullptr) process.token_fetches = context.tokens->fetch_count();
+    if (context.sending_figures) process.sending = context.sending_figures();
     if (context.process_metrics) context.process_metrics(process);
     std::string text = render_metrics(*figures, process, now);
     if (context.reconciliations != nullptr) {

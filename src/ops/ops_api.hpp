@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "meterbridge/core/integration_config.hpp"
+#include "meterbridge/core/latency_histogram.hpp"
 #include "meterbridge/core/ledger.hpp"
 #include "meterbridge/core/recon.hpp"
 #include "meterbridge/net/router.hpp"
@@ -40,6 +41,7 @@ struct OpsContext {
     std::vector<recon::Source> reconciliation_sources;  // POST /reconciliations without "sources"
     std::function<void()> wake_reconciler;              // after clock changes (tests)
 
+    std::function<SendingFigures()> sending_figures;  // the scheduler's window and latency; may be empty
     // Adds the daemon's own figures (scheduler progress, webhook answers) to /metrics; may be empty.
     std::function<void(ProcessMetrics&)> process_metrics = {};
 };

@@ -1,6 +1,8 @@
 // Reading the `ops` and `testing` sections (SPEC §2, §5).
 #include "ops/ops_config.hpp"
 
+#include "meterbridge/core/usage_event.hpp"
+
 namespace meterbridge::app {
 
 OpsConfig parse_ops_config(const ConfigSection& root, const net::ServerConfig& server, const SecretSource& secrets,
@@ -22,9 +24,13 @@ OpsConfig parse_ops_config(const ConfigSection& root, const net::ServerConfig& s
 
 TestingConfig parse_testing_config(const ConfigSection& root, const net::ServerConfig& server,
                                    ConfigWarnings& warnings) {
-    const auto section = ConfigSection::child(root, "testing", {"clock_control"});
+    const auto section = ConfigSection::child(root, "testing", {"clock_control", "events_per_batch"});
     TestingConfig testing;
     testing.clock_control = section.boolean("clock_control", false);
+    if (section.find("events_per_batch") != nullptr) {
+        const auto most = static_cast<std::int64_t>(kMaxEventsPerBatch);
+        testing.events_per_batch = section.integer("events_per_batch", most, 1, most);
+    }
     // A test switch must never be reachable from outside (SPEC §5, issue 14).
     if (testing.clock_control && !server.listen.is_loopback()) {
         throw ConfigError(section.key("clock_control"),
@@ -41,6 +47,10 @@ TestingConfig parse_testing_config(const ConfigSection& root, const net::ServerC
 
 Json to_json(const OpsConfig& ops) { return {{"token", masked_secret_json(ops.token)}}; }
 
-Json to_json(const TestingConfig& testing) { return {{"clock_control", testing.clock_control}}; }
+Json to_json(const TestingConfig& testing) {
+    Json out{{"clock_control", testing.clock_control}};
+    if (testing.events_per_batch) out["events_per_batch"] = *testing.events_per_batch;
+    return out;
+}
 
 }  // namespace meterbridge::app

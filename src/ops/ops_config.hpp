@@ -14,6 +14,9 @@ struct OpsConfig {
 
 struct TestingConfig {
     bool clock_control = false;  // PUT /testing/clock moves the daemon's clock
+    // Fewer events per batchUsageEvent call than Azure's 25, so that a test's
+    // handful of events makes several batches in flight (issue 17).
+    std::optional<std::int64_t> events_per_batch;
 };
 
 // Reads root["ops"]. Without a token the listener must be loopback and not

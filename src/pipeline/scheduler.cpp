@@ -29,45 +29,169 @@ bool needs_account(const IntegrationRules& rules) {
 
 }  // namespace
 
+void TickReport::add_sending(const TickReport& sent) {
+    batches_sent += sent.batches_sent;
+    events_accepted += sent.events_accepted;
+    events_rejected += sent.events_rejected;
+    events_requeued += sent.events_requeued;
+    transport_failures += sent.transport_failures;
+}
+
 Scheduler::Scheduler(Deps deps)
-    : deps_(std::move(deps)), policy_(slot_policy_of(deps_.scheduler)), random_(std::random_device{}()) {
+    : deps_(std::move(deps)),
+      policy_(slot_policy_of(deps_.scheduler)),
+      last_progress_(std::chrono::steady_clock::now()),
+      window_(static_cast<int>(deps_.scheduler.max_batches_in_flight)),
+      random_(std::random_device{}()) {
     // The config does not change while the daemon runs: each run records the
     // same snapshot of its integration, serialised once here.
     for (const IntegrationConfig& integration : deps_.rules.integrations) {
         config_snapshots_.push_back(integration_to_json(integration).dump());
     }
+    // One thread per batch the window may ever hold: a batch never waits for
+    // a thread, only for the window.
+    for (int i = 0; i < window_.maximum(); ++i) senders_.emplace_back([this] { send_loop(); });
 }
 
 Scheduler::~Scheduler() { stop(); }
 
 TickReport Scheduler::tick() {
+    {
+        std::lock_guard lock(send_mutex_);
+        sent_ = {};
+    }
+    TickReport report = pass();
+    std::unique_lock lock(send_mutex_);
+    send_idle_.wait(lock, [this] { return idle(); });
+    report.add_sending(sent_);
+    sent_ = {};
+    return report;
+}
+
+TickReport Scheduler::pass() {
     TickReport report;
     process_pending_versions(report);
-
-    const Instant now = deps_.clock.now();
-    auto stale = deps_.store.handle_stale(now, policy_);
-    if (check(stale, "stale events")) {
-        for (auto id : stale->expired) spdlog::warn("event {} expired before it could be sent; units re-queued", id);
-        for (auto id : stale->unresolved) {
-            spdlog::error("event {} may have reached Azure and its 24-hour window closed without an answer: "
-                          "reconcile it with Azure's usage report",
-                          id);
-        }
-    }
-    auto planned = deps_.store.plan_slots(now, policy_);
+    handle_stale(deps_.clock.now());
+    auto planned = deps_.store.plan_slots(deps_.clock.now(), policy_);
     if (check(planned, "slotting")) report.events_planned = static_cast<int>(planned->size());
-
-    auto due = deps_.store.due_events(now);
-    if (!check(due, "due events")) return report;
-    std::map<std::int64_t, const OutboxEvent*> by_id;
-    for (const auto& event : *due) by_id[event.id] = &event;
-    for (const auto& batch : plan_batches(*due, now)) {
-        std::vector<const OutboxEvent*> events;
-        for (auto id : batch) events.push_back(by_id.at(id));
-        send_batch(events, report);
-        ++report.batches_sent;
-    }
+    dispatch();
     return report;
+}
+
+void Scheduler::handle_stale(Instant now) {
+    std::lock_guard serial(dispatch_mutex_);
+    std::set<std::int64_t> in_flight;
+    {
+        std::lock_guard lock(send_mutex_);
+        in_flight = in_flight_;
+    }
+    auto stale = deps_.store.handle_stale(now, policy_, in_flight);
+    if (!check(stale, "stale events")) return;
+    for (auto id : stale->expired) spdlog::warn("event {} expired before it could be sent; units re-queued", id);
+    for (auto id : stale->unresolved) {
+        spdlog::error("event {} may have reached Azure and its 24-hour window closed without an answer: "
+                      "reconcile it with Azure's usage report",
+                      id);
+    }
+}
+
+void Scheduler::dispatch() {
+    std::lock_guard serial(dispatch_mutex_);
+    const Instant now = deps_.clock.now();
+    int free = 0;
+    std::set<std::int64_t> in_flight;
+    {
+        std::lock_guard lock(send_mutex_);
+        if (senders_stop_) return;
+        free = window_.free(now);
+        in_flight = in_flight_;
+    }
+    if (free <= 0) return;
+    // The events in flight are due too (Sending, next attempt passed): read
+    // past them, never send them twice.
+    const std::size_t batch_size = deps_.scheduler.events_per_batch;
+    auto due = deps_.store.due_events(now, static_cast<std::size_t>(free) * batch_size + in_flight.size());
+    if (!check(due, "due events")) return;
+    std::erase_if(*due, [&](const OutboxEvent& event) { return in_flight.contains(event.id); });
+    auto batches = plan_batches(*due, now, batch_size);
+    if (batches.size() > static_cast<std::size_t>(free)) batches.resize(static_cast<std::size_t>(free));
+    if (batches.empty()) return;
+
+    std::vector<std::int64_t> ids;
+    for (const auto& batch : batches) ids.insert(ids.end(), batch.begin(), batch.end());
+    // Durable before the outside world hears of it: after a crash from here
+    // on, these events are re-sent unchanged. What is sent is what the store
+    // holds now (a settlement may have changed an event since it was read).
+    auto marked = deps_.store.mark_sending(ids, now);
+    if (!check(marked, "mark sending")) return;
+    std::map<std::int64_t, OutboxEvent> by_id;
+    for (auto& event : *marked) by_id.emplace(event.id, std::move(event));
+
+    std::lock_guard lock(send_mutex_);
+    for (const auto& batch : batches) {
+        Job job;
+        for (auto id : batch) {
+            auto it = by_id.find(id);
+            if (it == by_id.end()) continue;  // changed state since it was read: not sent
+            in_flight_.insert(id);
+            job.events.push_back(std::move(it->second));
+        }
+        if (job.events.empty()) continue;
+        job.ticket = window_.start();
+        jobs_.push_back(std::move(job));
+    }
+    send_ready_.notify_all();
+}
+
+void Scheduler::send_loop() {
+    while (true) {
+        Job job;
+        {
+            std::unique_lock lock(send_mutex_);
+            // Queued jobs are sent even when stopping: their events are
+            // stored as Sending, and an answer now beats a re-send later.
+            send_ready_.wait(lock, [this] { return !jobs_.empty() || senders_stop_; });
+            if (jobs_.empty()) return;
+            job = std::move(jobs_.front());
+            jobs_.pop_front();
+        }
+        TickReport report;
+        const auto started = std::chrono::steady_clock::now();
+        CallSignal call;
+        try {
+            call = post_and_settle(job.events, report);
+        } catch (const std::exception& error) {
+            // The events stay Sending in the store: re-sent unchanged later.
+            spdlog::error("scheduler: sending a batch failed: {}", error.what());
+        }
+        {
+            std::lock_guard lock(send_mutex_);
+            latency_.observe(std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started));
+            window_.finish(job.ticket, call.signal, call.retry_after, deps_.clock.now());
+            for (const auto& event : job.events) in_flight_.erase(event.id);
+            sent_.add_sending(report);
+            ++refilling_;
+        }
+        dispatch();
+        std::lock_guard lock(send_mutex_);
+        --refilling_;
+        if (idle()) send_idle_.notify_all();
+    }
+}
+
+std::uint64_t Scheduler::jitter() {
+    std::lock_guard lock(send_mutex_);
+    return random_();
+}
+
+std::chrono::steady_clock::time_point Scheduler::last_progress() const {
+    std::lock_guard lock(mutex_);
+    return last_progress_;
+}
+
+SendingFigures Scheduler::sending_figures() const {
+    std::lock_guard lock(send_mutex_);
+    return SendingFigures{window_.limit(), window_.maximum(), window_.outstanding(), latency_};
 }
 
 void Scheduler::process_pending_versions(TickReport& report) {
@@ -137,7 +261,7 @@ void Scheduler::pause(std::chrono::steady_clock::duration how_long) {
 
 void Scheduler::defer_version(const store::BillVersionRecord& version, const Error& error) {
     const int attempt = version.retry_attempts + 1;
-    const Instant retry_at = next_attempt_at(attempt, std::nullopt, deps_.clock.now(), random_());
+    const Instant retry_at = next_attempt_at(attempt, std::nullopt, deps_.clock.now(), jitter());
     spdlog::warn("bill {} v{}: account {} could not be resolved because m3ter failed ({}: {}); the version waits "
                  "unprocessed, attempt {} failed, next at {}",
                  version.bill_id, version.version, version.account_id, error.code, error.message, attempt,
@@ -199,19 +323,16 @@ bool Scheduler::stop_requested() {
     return stopping_;
 }
 
-void Scheduler::send_batch(const std::vector<const OutboxEvent*>& events, TickReport& report) {
+Scheduler::CallSignal Scheduler::post_and_settle(const std::vector<OutboxEvent>& events, TickReport& report) {
     std::vector<std::int64_t> ids;
     std::vector<UsageEventRequest> requests;
     int attempts = 0;
-    for (const OutboxEvent* event : events) {
-        ids.push_back(event->id);
-        requests.push_back(event->request);
-        attempts = std::max(attempts, event->attempts + 1);
+    for (const OutboxEvent& event : events) {
+        ids.push_back(event.id);
+        requests.push_back(event.request);
+        attempts = std::max(attempts, event.attempts + 1);
     }
-    // Durable before the outside world hears of it: after a crash from here
-    // on, these events are re-sent unchanged.
-    if (!check(deps_.store.mark_sending(ids, deps_.clock.now()), "mark sending")) return;
-
+    ++report.batches_sent;
     store::ExchangeLinks links;
     links.event_ids = ids;
     links.batch_id = "batch-" + std::to_string(ids.front()) + "-" +
@@ -222,20 +343,37 @@ void Scheduler::send_batch(const std::vector<const OutboxEvent*>& events, TickRe
 
     const Instant now = deps_.clock.now();
     // Stored with each event, so Azure's Retry-After holds across ticks and restarts.
-    const Instant retry_at = next_attempt_at(attempts, outcome.retry_after, now, random_());
+    const Instant retry_at = next_attempt_at(attempts, outcome.retry_after, now, jitter());
+    CallSignal call{SendWindow::Signal::Neutral, outcome.retry_after};
     switch (outcome.kind) {
-        case azure::BatchOutcomeKind::Answered: settle_answers(events, outcome, retry_at, report); return;
+        case azure::BatchOutcomeKind::Answered:
+            // A retried attempt (a 429 or 5xx slept through) is congestion
+            // too; a token refresh alone is not.
+            call.signal = outcome.attempts > (outcome.token_refreshed ? 2 : 1) ? SendWindow::Signal::Congested
+                                                                                : SendWindow::Signal::Clean;
+            {
+                const TickReport before = report;
+                settle_answers(events, outcome, retry_at, report);
+                spdlog::info("batch of {} events answered: {} accepted, {} rejected, {} re-queued", ids.size(),
+                             report.events_accepted - before.events_accepted,
+                             report.events_rejected - before.events_rejected,
+                             report.events_requeued - before.events_requeued);
+            }
+            return call;
         case azure::BatchOutcomeKind::MayHold:
             // Azure may hold these events: re-sent unchanged until answered,
             // never shrunk, withdrawn or re-slotted (SPEC §4).
+            call.signal = SendWindow::Signal::Congested;
             ++report.transport_failures;
             spdlog::warn("batch of {} events: Azure may hold them ({}: HTTP {} {}); re-sent unchanged later", ids.size(),
                          azure::to_string(outcome.kind), outcome.http_status, outcome.error);
             check(deps_.store.record_unknown(ids, retry_at), "record unknown");
-            return;
-        case azure::BatchOutcomeKind::Refused: isolate_refusal(events, outcome, retry_at, report); return;
-        case azure::BatchOutcomeKind::NotSent:
+            return call;
+        case azure::BatchOutcomeKind::Refused: isolate_refusal(events, outcome, retry_at, report); return call;
         case azure::BatchOutcomeKind::Throttled:
+            call.signal = SendWindow::Signal::Congested;
+            [[fallthrough]];
+        case azure::BatchOutcomeKind::NotSent:
         case azure::BatchOutcomeKind::TokenError:
             // Azure recorded nothing (no connection, no token, or 429): events
             // that no earlier request may have reached can still be changed.
@@ -244,11 +382,12 @@ void Scheduler::send_batch(const std::vector<const OutboxEvent*>& events, TickRe
                          azure::to_string(outcome.kind), outcome.http_status, outcome.error,
                          format_iso8601(retry_at));
             check(deps_.store.record_not_sent(ids, retry_at), "record not sent");
-            return;
+            return call;
     }
+    return call;
 }
 
-void Scheduler::settle_answers(const std::vector<const OutboxEvent*>& events, const azure::BatchOutcome& outcome,
+void Scheduler::settle_answers(const std::vector<OutboxEvent>& events, const azure::BatchOutcome& outcome,
                                Instant retry_at, TickReport& report) {
     const Instant now = deps_.clock.now();
     // Every answer of the batch is settled in one transaction (one fsync per
@@ -258,11 +397,11 @@ void Scheduler::settle_answers(const std::vector<const OutboxEvent*>& events, co
     for (std::size_t i = 0; i < events.size(); ++i) {
         const auto& result = outcome.results[i];
         if (!result) {
-            unanswered.push_back(events[i]->id);
+            unanswered.push_back(events[i].id);
             continue;
         }
-        const bool may_hold = may_be_at_azure(*events[i]) || outcome.may_hold;
-        settlements.push_back({events[i]->id, decide_event(*events[i], *result, may_hold)});
+        const bool may_hold = may_be_at_azure(events[i]) || outcome.may_hold;
+        settlements.push_back({events[i].id, decide_event(events[i], *result, may_hold)});
     }
     if (!unanswered.empty()) check(deps_.store.record_unknown(unanswered, retry_at), "record unknown");
     const std::vector<Status> settled = deps_.store.settle_all(settlements, now, policy_);
@@ -290,21 +429,28 @@ void Scheduler::settle_answers(const std::vector<const OutboxEvent*>& events, co
     }
 }
 
-void Scheduler::isolate_refusal(const std::vector<const OutboxEvent*>& events, const azure::BatchOutcome& outcome,
+void Scheduler::isolate_refusal(const std::vector<OutboxEvent>& events, const azure::BatchOutcome& outcome,
                                 Instant retry_at, TickReport& report) {
     std::vector<std::int64_t> ids;
-    for (const OutboxEvent* event : events) ids.push_back(event->id);
+    for (const OutboxEvent& event : events) ids.push_back(event.id);
     const auto [code, message] = refusal_error(outcome.http_status, outcome.body);
-    switch (on_refusal(events)) {
+    std::vector<const OutboxEvent*> batch;
+    for (const OutboxEvent& event : events) batch.push_back(&event);
+    switch (on_refusal(batch)) {
         case RefusalAction::Split: {
             // Nothing of it was recorded: the events go back to where they
-            // were (due now) and each half is sent on its own, this tick.
+            // were (due now) and each half is sent on its own, on this
+            // thread (they stay in flight: no other thread picks them).
             if (!check(deps_.store.record_not_sent(ids, deps_.clock.now()), "record not sent")) return;
             spdlog::warn("batch of {} events refused as a whole (HTTP {} {}): split to isolate the cause", ids.size(),
                          outcome.http_status, code);
-            const auto middle = events.begin() + static_cast<std::ptrdiff_t>(events.size() / 2);
-            send_batch(std::vector<const OutboxEvent*>(events.begin(), middle), report);
-            send_batch(std::vector<const OutboxEvent*>(middle, events.end()), report);
+            const auto middle = ids.begin() + static_cast<std::ptrdiff_t>(ids.size() / 2);
+            for (const std::vector<std::int64_t>& half : {std::vector<std::int64_t>(ids.begin(), middle),
+                                                          std::vector<std::int64_t>(middle, ids.end())}) {
+                auto marked = deps_.store.mark_sending(half, deps_.clock.now());
+                if (!check(marked, "mark sending") || marked->empty()) continue;
+                post_and_settle(*marked, report);
+            }
             return;
         }
         case RefusalAction::Reject: {
@@ -343,13 +489,23 @@ void Scheduler::stop() {
         std::lock_guard lock(mutex_);
         stopping_ = true;
     }
+    {
+        // No batch starts from now on; those in flight are answered first.
+        std::lock_guard lock(send_mutex_);
+        senders_stop_ = true;
+    }
     wakeup_.notify_one();
+    send_ready_.notify_all();
     if (thread_.joinable()) thread_.join();
+    for (auto& sender : senders_) {
+        if (sender.joinable()) sender.join();
+    }
 }
 
 void Scheduler::loop() {
-    // Under a systemd watchdog the loop ticks at least twice per interval and
-    // pings after each tick, so a stuck scheduler gets the service restarted.
+    // Under a systemd watchdog the loop passes at least twice per interval
+    // and pings after each pass, so a stuck scheduler gets the service
+    // restarted. A pass never waits on Azure: the sending threads do.
     const auto watchdog = systemd::watchdog_interval();
     Duration period = std::chrono::seconds{std::max<std::int64_t>(1, deps_.scheduler.tick_s)};
     if (watchdog && *watchdog < period) period = *watchdog;
@@ -362,9 +518,15 @@ void Scheduler::loop() {
             wake_requested_ = false;
         }
         try {
-            const TickReport report = tick();
+            TickReport report = pass();
+            {
+                std::lock_guard lock(send_mutex_);
+                report.add_sending(sent_);
+                sent_ = {};
+            }
             if (report.batches_sent > 0 || report.versions_processed > 0) {
-                spdlog::info("tick: {} versions, {} events planned, {} batches, {} accepted, {} rejected, {} re-queued",
+                spdlog::info("tick: {} versions, {} events planned, {} batches answered, {} accepted, {} rejected, "
+                             "{} re-queued",
                              report.versions_processed, report.events_planned, report.batches_sent,
                              report.events_accepted, report.events_rejected, report.events_requeued);
             }
@@ -376,6 +538,10 @@ void Scheduler::loop() {
             }
         } catch (const std::exception& error) {
             spdlog::error("scheduler tick failed: {}", error.what());
+        }
+        {
+            std::lock_guard lock(mutex_);
+            last_progress_ = std::chrono::steady_clock::now();
         }
         if (watchdog) systemd::watchdog();
     }

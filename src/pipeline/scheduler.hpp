@@ -7,6 +7,9 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <deque>
+#include <optional>
+#include <set>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -17,6 +20,8 @@
 
 #include "meterbridge/azure/metering_client.hpp"
 #include "meterbridge/core/integration_config.hpp"
+#include "meterbridge/core/latency_histogram.hpp"
+#include "meterbridge/core/send_window.hpp"
 #include "meterbridge/m3ter/account_source.hpp"
 #include "meterbridge/store/store.hpp"
 #include "pipeline/scheduler_config.hpp"
@@ -33,6 +38,9 @@ struct TickReport {
     int events_rejected = 0;
     int events_requeued = 0;  // conflict / expired
     int transport_failures = 0;
+
+    // Adds the sending counters of `sent` (what the sending threads did).
+    void add_sending(const TickReport& sent);
 };
 
 class Scheduler {
@@ -53,7 +61,7 @@ public:
         std::int64_t payload_retention_days;  // storage.payload_retention_days
         store::LedgerStore& store;
         const Clock& clock;
-        net::HttpTransport& transport;       // to Azure (or the sandbox)
+        net::HttpTransport& transport;       // to Azure (or the sandbox); thread-safe, a connection per call
         azure::TokenProvider& tokens;
         m3ter::AccountSource* accounts = nullptr;  // null: no account data (filters fail)
         azure::MeteringClientOptions metering;
@@ -62,22 +70,49 @@ public:
         std::function<bool()> intake_busy;
     };
 
+    // Starts the sending threads (scheduler.max_batches_in_flight of them);
+    // tick() works without start().
     explicit Scheduler(Deps deps);
     ~Scheduler();  // stop()
 
-    // One pass over everything due at clock.now(). Not thread-safe with
-    // itself; run() calls it from one thread.
+    // One pass over everything due at clock.now(), then waits until every
+    // batch it started (and those their answers made due) is answered. For
+    // tests and benchmarks: the running daemon's loop does not wait.
+    // Not thread-safe with itself or with start().
     TickReport tick();
 
-    // Runs tick() every tick_s (or sooner after wake()) on its own thread.
+    // Runs a pass every tick_s (or sooner after wake()) on its own thread;
+    // batches go out on the sending threads meanwhile.
     void start();
     // Asks for a tick as soon as possible (new delivery, reprocess, clock change).
     void wake();
-    // Lets the current tick finish (a batch in flight is answered or times
-    // out within the metering client's deadline), then joins. Idempotent.
+    // Lets the pass in progress finish, then waits for the batches in flight
+    // (each answered or timed out within the metering client's deadline)
+    // and joins every thread. Idempotent.
     void stop();
 
+    // The steady time the loop last finished a pass (or started): a pass
+    // converts and slots, it never waits on Azure. For the watchdog.
+    std::chrono::steady_clock::time_point last_progress() const;
+    // The sending window and latency, for /metrics.
+    SendingFigures sending_figures() const;
+
 private:
+    // One batch handed to a sending thread: its events are stored as
+    // Sending already, and it holds a place in the window.
+    struct Job {
+        std::vector<OutboxEvent> events;
+        SendWindow::Ticket ticket = 0;
+    };
+    // What one batch's call said about Azure's load.
+    struct CallSignal {
+        SendWindow::Signal signal = SendWindow::Signal::Neutral;
+        std::optional<Duration> retry_after;
+    };
+
+    // Converts, handles stale events, plans slots, starts batches. Never
+    // waits on Azure.
+    TickReport pass();
     // Converts every unprocessed bill version that is due, a page at a time,
     // each page applied in one store transaction; only one page (and a pause)
     // while the intake is busy; stops early when stop() is called. A version
@@ -91,24 +126,53 @@ private:
     void defer_version(const store::BillVersionRecord& version, const Error& error);
     bool stop_requested();
     void pause(std::chrono::steady_clock::duration how_long);
-    // Sends one batch (durable as Sending first) and records what Azure said.
-    void send_batch(const std::vector<const OutboxEvent*>& events, TickReport& report);
-    void settle_answers(const std::vector<const OutboxEvent*>& events, const azure::BatchOutcome& outcome,
+    // Events whose slot leaves the window, except those in flight.
+    void handle_stale(Instant now);
+    // Starts as many due batches as the window lets: their events are marked
+    // Sending in one transaction, then handed to the sending threads. Called
+    // by the pass and by each sending thread when its batch is answered, so
+    // the window refills without waiting for the next pass.
+    void dispatch();
+    void send_loop();
+    // No batch in flight, and no sending thread about to start one. Under send_mutex_.
+    bool idle() const { return window_.outstanding() == 0 && refilling_ == 0; }
+    // Posts events already stored as Sending and records what Azure said.
+    CallSignal post_and_settle(const std::vector<OutboxEvent>& events, TickReport& report);
+    void settle_answers(const std::vector<OutboxEvent>& events, const azure::BatchOutcome& outcome,
                         Instant retry_at, TickReport& report);
     // A whole-request 4xx: split and send again until its cause is alone.
-    void isolate_refusal(const std::vector<const OutboxEvent*>& events, const azure::BatchOutcome& outcome,
+    void isolate_refusal(const std::vector<OutboxEvent>& events, const azure::BatchOutcome& outcome,
                          Instant retry_at, TickReport& report);
     void loop();
+    std::uint64_t jitter();  // random bits for backoff, from any thread
 
     Deps deps_;
     SlotPolicy policy_;
     std::vector<std::string> config_snapshots_;  // integration_to_json of each integration, in config order
-    std::mt19937_64 random_;
-    std::mutex mutex_;
+
+    mutable std::mutex mutex_;  // the loop's wake-up and stop flags
     std::condition_variable wakeup_;
     bool wake_requested_ = false;
     bool stopping_ = false;
+    std::chrono::steady_clock::time_point last_progress_;
     std::thread thread_;
+
+    // Picking events to send and handling stale ones never overlap: neither
+    // may see an event the other is about to change.
+    std::mutex dispatch_mutex_;
+
+    mutable std::mutex send_mutex_;  // everything below
+    std::condition_variable send_ready_;  // a job was queued, or the senders stop
+    std::condition_variable send_idle_;   // no batch in flight any more
+    SendWindow window_;
+    std::set<std::int64_t> in_flight_;    // the events of the batches in flight
+    std::deque<Job> jobs_;
+    int refilling_ = 0;                   // sending threads between their answer and their dispatch()
+    TickReport sent_;                     // what the sending threads did since it was last taken
+    LatencyHistogram latency_;
+    std::mt19937_64 random_;
+    bool senders_stop_ = false;
+    std::vector<std::thread> senders_;
 };
 
 }  // namespace meterbridge::app

@@ -6,6 +6,7 @@
 
 #include "meterbridge/core/config_reader.hpp"
 #include "meterbridge/core/ledger.hpp"
+#include "meterbridge/core/usage_event.hpp"
 
 namespace meterbridge::app {
 
@@ -15,6 +16,11 @@ struct SchedulerConfig {
     SchedulerPolicy policy = SchedulerPolicy::HourClose;
     std::int64_t flush_delay_s = 60;
     std::int64_t tick_s = 5;
+    // batchUsageEvent calls outstanding at once at most (issue 17); the
+    // adaptive window (core/send_window) shrinks below it under throttling.
+    std::int64_t max_batches_in_flight = 8;
+    // Azure's 25, or fewer under testing.events_per_batch (not read from this section).
+    std::size_t events_per_batch = kMaxEventsPerBatch;
 };
 
 // Reads root["scheduler"] (absent: the defaults). Throws ConfigError.

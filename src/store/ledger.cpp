@@ -107,14 +107,14 @@ Result<std::vector<std::int64_t>> SqliteStore::plan_slots(Instant now, const Slo
     });
 }
 
-Result<std::vector<OutboxEvent>> SqliteStore::due_events(Instant now) {
+Result<std::vector<OutboxEvent>> SqliteStore::due_events(Instant now, std::size_t limit) {
     return read([&](sqlite::Database& db) -> Result<std::vector<OutboxEvent>> {
         std::vector<OutboxEvent> events;
         {
             sqlite::Statement st = db.prepare("SELECT " MB_EVENT_COLUMNS " FROM events e "
                                               "WHERE e.state IN ('planned', 'sending') AND e.next_attempt_at <= ?1 "
-                                              "ORDER BY e.effective_start, e.id");
-            st.bind_all(to_ms(now));
+                                              "ORDER BY e.effective_start, e.id LIMIT ?2");
+            st.bind_all(to_ms(now), static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
             while (st.step()) events.push_back(read_event_row(st).event);
         }
         for (auto& e : events) load_shares(db, e);
@@ -130,18 +130,23 @@ Result<OutboxEvent> SqliteStore::event(std::int64_t event_id) {
     });
 }
 
-Status SqliteStore::mark_sending(std::span<const std::int64_t> event_ids, Instant now) {
-    return write([&](sqlite::Database& db) -> Status {
+Result<std::vector<OutboxEvent>> SqliteStore::mark_sending(std::span<const std::int64_t> event_ids, Instant now) {
+    return write([&](sqlite::Database& db) -> Result<std::vector<OutboxEvent>> {
+        std::vector<OutboxEvent> marked;
         for (const std::int64_t id : event_ids) {
+            auto detail = load_event(db, id);
+            if (!detail) continue;
+            const EventState state = detail->event.state;
+            if (state != EventState::Planned && state != EventState::Sending) continue;
             // Sending again an event that is already Sending: the earlier
             // attempt's fate is unknown (lost answer, or a crash), so it may
             // have reached Azure whatever this attempt's outcome.
             db.run("UPDATE events SET maybe_sent = CASE WHEN state = 'sending' THEN 1 ELSE maybe_sent END, "
-                   "state = 'sending', attempts = attempts + 1, updated_at = ?2 "
-                   "WHERE id = ?1 AND state IN ('planned', 'sending')",
+                   "state = 'sending', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
                    id, to_ms(now));
+            marked.push_back(std::move(detail->event));
         }
-        return Ok{};
+        return marked;
     });
 }
 
@@ -206,12 +211,14 @@ std::vector<Status> SqliteStore::settle_all(std::span<const Settlement> settleme
     });
 }
 
-Result<StaleOutcome> SqliteStore::handle_stale(Instant now, const SlotPolicy& policy) {
+Result<StaleOutcome> SqliteStore::handle_stale(Instant now, const SlotPolicy& policy,
+                                               const std::set<std::int64_t>& in_flight) {
     return write([&](sqlite::Database& db) -> Result<StaleOutcome> {
         StaleOutcome outcome;
         // A generous bound in SQL; stale_action decides exactly.
         const Instant bound = now - kAzureWindow + kWindowSafety + hours{1};
         for (const std::int64_t id : unsettled_event_ids_up_to(db, to_ms(bound))) {
+            if (in_flight.contains(id)) continue;
             // Loaded one at a time: settling one event reconciles its bills,
             // which may withdraw units from (or cancel) a later one.
             const auto detail = load_event(db, id);

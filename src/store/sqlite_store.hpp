@@ -84,15 +84,18 @@ public:
     Result<std::vector<std::int64_t>> plan_slots(Instant now, const SlotPolicy& policy) override;
     Result<std::vector<std::int64_t>> plan_slots(Instant now, const SlotPolicy& policy, const SlottingFn& fn);
 
-    Result<std::vector<OutboxEvent>> due_events(Instant now) override;
+    Result<std::vector<OutboxEvent>> due_events(Instant now, std::size_t limit) override;
+    using LedgerStore::due_events;
     Result<OutboxEvent> event(std::int64_t event_id) override;
-    Status mark_sending(std::span<const std::int64_t> event_ids, Instant now) override;
+    Result<std::vector<OutboxEvent>> mark_sending(std::span<const std::int64_t> event_ids, Instant now) override;
     Status record_not_sent(std::span<const std::int64_t> event_ids, Instant next_attempt_at) override;
     Status record_unknown(std::span<const std::int64_t> event_ids, Instant next_attempt_at) override;
     Status settle(std::int64_t event_id, const EventDecision& decision, Instant now, const SlotPolicy& policy) override;
     std::vector<Status> settle_all(std::span<const Settlement> settlements, Instant now,
                                    const SlotPolicy& policy) override;
-    Result<StaleOutcome> handle_stale(Instant now, const SlotPolicy& policy) override;
+    Result<StaleOutcome> handle_stale(Instant now, const SlotPolicy& policy,
+                                      const std::set<std::int64_t>& in_flight) override;
+    using LedgerStore::handle_stale;
     Status retry_rejected(std::int64_t event_id, Instant now, const SlotPolicy& policy) override;
 
     Result<std::int64_t> append_exchange(const ExchangeRecord& exchange, const ExchangeLinks& links) override;

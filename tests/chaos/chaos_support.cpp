@@ -129,6 +129,10 @@ Json chaos_config(const std::filesystem::path& dir, const std::string& azure_url
                                                    {"external_id", chaos_resource(account)}});
     }
     config["testing"]["clock_control"] = true;
+    // Several batches in flight (issue 17): the campaign's few keys make one
+    // event per batch, up to eight of them outstanding when a kill lands.
+    config["scheduler"]["max_batches_in_flight"] = 8;
+    config["testing"]["events_per_batch"] = 1;
     return config;
 }
 

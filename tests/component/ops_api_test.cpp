@@ -62,7 +62,7 @@ protected:
     void start() {
         context = std::make_unique<OpsContext>(OpsContext{config.ops, config.testing, config.rules, policy, *store, clock,
                                                           [this] { ++wakes; }, [this] { return azure_status; }, nullptr,
-                                                          nullptr, {}, {}, {}});
+                                                          nullptr, {}, {}, {}, {}});
         if (with_reconciliation) {
             context->reconciliations = store.get();
             context->reconciliation_sources = {recon::Source::UsageEvents};
@@ -757,12 +757,37 @@ TEST(MetricsText, OldestPendingAgeAndEscaping) {
     store::StoreMetrics metrics;
     metrics.oldest_pending = at("2026-01-01T09:00:00Z");
     metrics.events_by_state["mystery\"state"] = 3;
-    const std::string text = render_metrics(metrics, ProcessMetrics{7}, at("2026-01-01T09:05:30Z"));
+    const std::string text = render_metrics(metrics, ProcessMetrics{7, std::nullopt}, at("2026-01-01T09:05:30Z"));
     EXPECT_NE(text.find("meterbridge_oldest_pending_age_seconds 330\n"), std::string::npos) << text;
     EXPECT_NE(text.find("meterbridge_token_refreshes_total 7\n"), std::string::npos);
     EXPECT_NE(text.find(R"(meterbridge_events{state="mystery\"state"} 3)"), std::string::npos) << text;
     const std::string empty = render_metrics({}, {}, at("2026-01-01T09:05:30Z"));
     EXPECT_NE(empty.find("meterbridge_oldest_pending_age_seconds 0\n"), std::string::npos);
+}
+
+TEST(MetricsText, SendingWindowAndLatencyHistogram) {
+    SendingFigures sending;
+    sending.limit = 4;
+    sending.maximum = 8;
+    sending.outstanding = 3;
+    sending.latency.observe(std::chrono::milliseconds(4));
+    sending.latency.observe(std::chrono::milliseconds(120));
+    const std::string text = render_metrics({}, ProcessMetrics{0, sending}, at("2026-01-01T09:05:30Z"));
+    for (const char* line : {"meterbridge_send_window_limit 4\n", "meterbridge_send_window_max 8\n",
+                             "meterbridge_batches_outstanding 3\n",
+                             "meterbridge_send_latency_seconds_bucket{le=\"0.005\"} 1\n",
+                             "meterbridge_send_latency_seconds_bucket{le=\"0.1\"} 1\n",
+                             "meterbridge_send_latency_seconds_bucket{le=\"0.25\"} 2\n",
+                             "meterbridge_send_latency_seconds_bucket{le=\"60\"} 2\n",
+                             "meterbridge_send_latency_seconds_bucket{le=\"+Inf\"} 2\n",
+                             "meterbridge_send_latency_seconds_sum 0.124\n",
+                             "meterbridge_send_latency_seconds_count 2\n", "# TYPE meterbridge_send_latency_seconds histogram"}) {
+        EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
+    }
+    // Without a scheduler the families are there, at zero.
+    const std::string empty = render_metrics({}, {}, at("2026-01-01T09:05:30Z"));
+    EXPECT_NE(empty.find("meterbridge_send_window_limit 0\n"), std::string::npos);
+    EXPECT_NE(empty.find("meterbridge_send_latency_seconds_count 0\n"), std::string::npos);
 }
 
 // Issue 18's alerts read these: the age of the latest 2xx metering call (-1:

@@ -187,6 +187,34 @@ TEST_F(StoreLedger, SendingIsDurableAndAFailedSendOnlyReturnsToPlannedWhenNothin
     EXPECT_EQ(event(id).attempts, 3);
 }
 
+// Events are read, then marked: between the two another thread's settlement
+// may reconcile a bill and withdraw from (or cancel) a planned event (issue
+// 17: batches in flight settle beside the dispatch). What is sent must be
+// what mark_sending found, never the copy read before.
+TEST_F(StoreLedger, MarkSendingReturnsEachEventAsStoredNowAndLeavesOutOnesNoLongerSendable) {
+    recalc("b-1", {target("b-1", "compute", 50), target("b-1", "storage", 30)});
+    const auto ids = slot();
+    ASSERT_EQ(ids.size(), 2u);
+    const auto read_before = store_->due_events(now_).value();
+    ASSERT_EQ(read_before.size(), 2u);
+    recalc("b-1", {target("b-1", "compute", 20)});  // compute withdrawn to 20, storage cancelled
+    const auto marked = store_->mark_sending(ids, now_).value();
+    ASSERT_EQ(marked.size(), 1u);
+    EXPECT_EQ(marked[0].request.dimension, "compute");
+    EXPECT_EQ(marked[0].request.quantity, 20);
+    EXPECT_EQ(marked[0].state, EventState::Planned);  // as it was before this send: never sent
+    EXPECT_EQ(marked[0].attempts, 0);
+    EXPECT_EQ(event(marked[0].id).state, EventState::Sending);
+    EXPECT_EQ(store_->event(ids[0]).value().state == EventState::Cancelled ||
+                  store_->event(ids[1]).value().state == EventState::Cancelled,
+              true);
+    // Marked again (a lost answer): it comes back as Sending, so the caller knows it may be at Azure.
+    const auto again = store_->mark_sending(std::vector{marked[0].id}, now_).value();
+    ASSERT_EQ(again.size(), 1u);
+    EXPECT_EQ(again[0].state, EventState::Sending);
+    EXPECT_TRUE(may_be_at_azure(again[0]));
+}
+
 TEST_F(StoreLedger, SendingAfterACrashCountsTheEarlierAttemptAsMaybeLanded) {
     recalc("b-1", {target("b-1", "compute", 50)});
     const std::vector<std::int64_t> batch{slot().at(0)};

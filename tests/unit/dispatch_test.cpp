@@ -45,6 +45,16 @@ TEST(Dispatch, BatchesHoldAtMost25EventsOldestSlotFirst) {
     EXPECT_FALSE(seen.contains(7) || seen.contains(8) || seen.contains(9));
 }
 
+TEST(Dispatch, ATestsBatchSizeMakesSmallerBatchesNeverLargerThan25) {
+    std::vector<OutboxEvent> events;
+    for (int i = 1; i <= 30; ++i) events.push_back(event(i, "2026-01-01T09:00:00Z"));
+    const Instant now = at("2026-01-01T10:00:00Z");
+    EXPECT_EQ(plan_batches(events, now, 1).size(), 30u);
+    EXPECT_EQ(plan_batches(events, now, 0).size(), 30u);   // at least one event per batch
+    EXPECT_EQ(plan_batches(events, now, 7).size(), 5u);    // 7+7+7+7+2
+    EXPECT_EQ(plan_batches(events, now, 100).front().size(), 25u);  // never past Azure's 25
+}
+
 TEST(Dispatch, StaleEventsExpireOrBecomeUnresolved) {
     const Instant now = at("2026-01-02T08:56:00Z");
     EXPECT_EQ(stale_action(event(1, "2026-01-01T09:00:00Z"), now), StaleAction::Expire);

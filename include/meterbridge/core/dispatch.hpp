@@ -20,8 +20,10 @@ inline constexpr Duration kAzureWindow = hours{24};
 inline constexpr Duration kWindowSafety = minutes{5};
 
 // Events due for sending (Planned or Sending, next_attempt_at <= now, slot
-// still inside the window), oldest slot first, in batches of at most 25.
-std::vector<std::vector<std::int64_t>> plan_batches(std::span<const OutboxEvent> events, Instant now);
+// still inside the window), oldest slot first, in batches of at most
+// `batch_size` (Azure's 25; fewer only in tests).
+std::vector<std::vector<std::int64_t>> plan_batches(std::span<const OutboxEvent> events, Instant now,
+                                                    std::size_t batch_size = kMaxEventsPerBatch);
 
 // What to do with an event whose slot is (nearly) out of Azure's window.
 enum class StaleAction {

@@ -161,11 +161,17 @@ public:
     // ---- dispatch (dispatch.hpp)
 
     // Planned and Sending events whose next attempt is due, with their shares,
-    // oldest slot first (feed them to plan_batches).
-    virtual Result<std::vector<OutboxEvent>> due_events(Instant now) = 0;
-    // Before the HTTP call: Planned/Sending -> Sending, attempts + 1.
-    // Events in other states are left alone. Commit, then send.
-    virtual Status mark_sending(std::span<const std::int64_t> event_ids, Instant now) = 0;
+    // oldest slot first (feed them to plan_batches); at most `limit` of them,
+    // so that a long backlog is read a window at a time.
+    virtual Result<std::vector<OutboxEvent>> due_events(Instant now, std::size_t limit) = 0;
+    Result<std::vector<OutboxEvent>> due_events(Instant now) { return due_events(now, SIZE_MAX); }
+    // Before the HTTP call: Planned/Sending -> Sending, attempts + 1, all in
+    // one transaction. Commit, then send what it returns: each event it
+    // marked as it was just before (the request as stored now, and whether an
+    // earlier request may hold it). Events in other states are left alone and
+    // left out: one settled, withdrawn or cancelled since it was loaded (a
+    // settlement on another thread reconciles bills) must not be sent.
+    virtual Result<std::vector<OutboxEvent>> mark_sending(std::span<const std::int64_t> event_ids, Instant now) = 0;
     // The call certainly did not reach Azure: back to Planned, unless an
     // earlier attempt of the event may have reached it (then it stays Sending).
     virtual Status record_not_sent(std::span<const std::int64_t> event_ids, Instant next_attempt_at) = 0;
@@ -197,7 +203,11 @@ public:
     }
     // Applies stale_action to every Planned/Sending event: Expire re-queues
     // and reconciles as settle does; Unresolve keeps the units in flight.
-    virtual Result<StaleOutcome> handle_stale(Instant now, const SlotPolicy& policy) = 0;
+    // `in_flight`: events of requests still awaiting Azure's answer; they are
+    // left alone (their answer settles them), whatever their slot's age.
+    virtual Result<StaleOutcome> handle_stale(Instant now, const SlotPolicy& policy,
+                                              const std::set<std::int64_t>& in_flight) = 0;
+    Result<StaleOutcome> handle_stale(Instant now, const SlotPolicy& policy) { return handle_stale(now, policy, {}); }
 
     // ---- exchange log (SPEC §4 "Logged"); bodies arrive redacted
 

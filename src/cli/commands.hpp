@@ -14,5 +14,6 @@ int sandbox_command(Args args);
 int reconcile_command(Args args);
 int healthcheck_command(Args args);
 int backup_command(Args args);
+int simulate_command(Args args);
 
 }  // namespace meterbridge::app

@@ -10,13 +10,15 @@
 
 namespace meterbridge::app {
 
-Config load_config_file(const std::string& path) {
+Config load_config_file(const std::string& path) { return load_config_file(path, SystemSecretSource()); }
+
+Config load_config_file(const std::string& path, const SecretSource& secrets) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw ConfigError("", "cannot read config file " + path + ": " + std::strerror(errno));
     std::ostringstream text;
     text << in.rdbuf();
     if (in.bad()) throw ConfigError("", "cannot read config file " + path);
-    return parse_config(text.str(), SystemSecretSource());
+    return parse_config(text.str(), secrets);
 }
 
 std::string format_config_error(const ConfigError& error) {

@@ -11,6 +11,9 @@ namespace meterbridge::app {
 
 // Throws ConfigError (key "" for an unreadable file) on any problem.
 Config load_config_file(const std::string& path);
+// The same with the secrets taken from `secrets` instead of the process's
+// environment and files (`simulate` reads none).
+Config load_config_file(const std::string& path, const SecretSource& secrets);
 
 // The one line printed for a bad config: "meterbridge: config error at <key>: <message>".
 std::string format_config_error(const ConfigError& error);

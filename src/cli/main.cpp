@@ -20,6 +20,10 @@ constexpr const char* kUsage =
     "                                        1 discrepancies, 2 error)\n"
     "  backup --to FILE [--db PATH | --config FILE]\n"
     "                                        copy the database while the daemon runs (checked, never overwrites)\n"
+    "  simulate --config FILE [--format table|json] [--at ISO-8601] [--account FILE] BILL.json\n"
+    "                                        dry run: what a bill would produce per integration (targets,\n"
+    "                                        hours, held items); no database, Azure or m3ter (exit 0 ran,\n"
+    "                                        2 bad input)\n"
     "  sandbox --listen 127.0.0.1:PORT [--state FILE] [--client-secret S] [--catalog FILE]\n"
     "                                        run the standalone Azure Marketplace sandbox\n"
     "  help [COMMAND]                        show this help\n"
@@ -42,6 +46,7 @@ int main(int argc, char** argv) {
     if (command == "reconcile") return meterbridge::app::reconcile_command(rest);
     if (command == "healthcheck") return meterbridge::app::healthcheck_command(rest);
     if (command == "backup") return meterbridge::app::backup_command(rest);
+    if (command == "simulate") return meterbridge::app::simulate_command(rest);
     if (command == "help" || command == "--help" || command == "-h") {
         std::fputs(kUsage, stdout);
         return 0;

@@ -195,7 +195,7 @@ private:
                 continue;
             }
             result_.targets.push_back(UsageTarget{integration_.id, bill_.id, destination.resource_id,
-                                                  destination.plan_id, dimension, *units, total.amount});
+                                                  destination.plan_id, dimension, *units, total.amount, total.items});
         }
     }
 
@@ -242,6 +242,22 @@ std::string_view to_string(HoldReason reason) {
         case HoldReason::InvalidResourceId: return "invalid_resource_id";
     }
     return "unknown";
+}
+
+bool holds_whole_bill(HoldReason reason) {
+    switch (reason) {
+        case HoldReason::WrongCurrency:
+        case HoldReason::NoAccountMapping:
+        case HoldReason::NoResourceId:
+        case HoldReason::NoPlan:
+        case HoldReason::InvalidResourceId: return true;
+        case HoldReason::UnmappedProduct:
+        case HoldReason::UnmappedAggregation:
+        case HoldReason::NoGroup:
+        case HoldReason::NegativeTotal:
+        case HoldReason::AmountOverflow: return false;
+    }
+    return false;
 }
 
 std::string_view to_string(SkipReason reason) {

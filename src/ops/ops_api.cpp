@@ -4,7 +4,6 @@
 // store errors and stray exceptions into the JSON error shape.
 #include "ops/ops_api.hpp"
 
-#include <charconv>
 #include <limits>
 #include <optional>
 #include <string>
@@ -18,6 +17,9 @@
 #include "ops/metrics_text.hpp"
 #include "ops/ops_auth.hpp"
 #include "ops/ops_json.hpp"
+#include "ops/ops_route.hpp"
+#include "ops/console_routes.hpp"
+#include "ops/simulate_route.hpp"
 
 namespace meterbridge::app {
 
@@ -26,74 +28,6 @@ using net::PathParams;
 using net::RouteHandler;
 using net::Router;
 namespace {
-
-using SyncHandler = std::function<net::HttpResponse(const net::HttpRequest&, const PathParams&)>;
-
-enum class Access { Token, Open };
-
-net::HttpResponse json_response(int status, const Json& body) { return net::HttpResponse::json(status, dump_exact(body)); }
-
-// A store Error as an HTTP answer. The store's codes (records.hpp) map onto
-// statuses; anything else is a fault of ours.
-net::HttpResponse store_error_response(const Error& error) {
-    if (error.code == store::kNotFound) return error_response(404, error);
-    if (error.code == store::kDuplicateMapping || error.code == store::kInvalidState) return error_response(409, error);
-    if (error.code == store::kInvalidField) return error_response(400, error);
-    if (error.code == store::kStorageError) return error_response(503, error);
-    return error_response(500, error);
-}
-
-RouteHandler ops_route(const OpsContext& context, Access access, SyncHandler handler) {
-    return [&context, access, handler = std::move(handler)](const net::HttpRequest& request, const PathParams& params,
-                                                            const net::Responder& respond) {
-        if (access == Access::Token) {
-            if (auto refused = check_ops_token(context.ops, request)) {
-                respond(std::move(*refused));
-                return;
-            }
-        }
-        net::HttpResponse response;
-        try {
-            response = handler(request, params);
-        } catch (const std::exception& error) {
-            response = error_response(500, "internal_error", error.what());
-        }
-        respond(std::move(response));
-    };
-}
-
-// ------------------------------------------------------------ parameters
-
-Error bad_parameter(std::string_view name, std::string message) {
-    return make_error("invalid_field", std::string(name) + ": " + std::move(message), std::string(name));
-}
-
-// An absent or empty parameter is nullopt.
-Result<std::optional<Instant>> instant_param(const net::HttpRequest& request, std::string_view name) {
-    const auto text = request.query_param(name);
-    if (!text || text->empty()) return std::optional<Instant>();
-    auto parsed = parse_iso8601(*text);
-    if (!parsed) return bad_parameter(name, "expected an ISO-8601 instant such as 2026-01-01T09:00:00Z");
-    return std::optional<Instant>(*parsed);
-}
-
-std::optional<std::int64_t> parse_int(std::string_view text) {
-    std::int64_t value = 0;
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (error != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
-    return value;
-}
-
-Result<std::int64_t> int_param(const net::HttpRequest& request, std::string_view name, std::int64_t fallback,
-                               std::int64_t min, std::int64_t max) {
-    const auto text = request.query_param(name);
-    if (!text || text->empty()) return fallback;
-    const auto value = parse_int(*text);
-    if (!value || *value < min || *value > max) {
-        return bad_parameter(name, "expected an integer from " + std::to_string(min) + " to " + std::to_string(max));
-    }
-    return *value;
-}
 
 // from/to as a half-open range; `to` must lie after `from` when both are given.
 struct Range {
@@ -356,6 +290,9 @@ net::HttpResponse list_events(OpsContext& context, const net::HttpRequest& reque
     auto after = int_param(request, "afterId", 0, 0, std::numeric_limits<std::int64_t>::max());
     if (!after) return error_response(400, after.error());
     query.after_id = *after;
+    query.bill_id = request.query_param("billId").value_or("");
+    query.resource_id = request.query_param("resourceId").value_or("");
+    query.dimension = request.query_param("dimension").value_or("");
 
     auto events = context.store.list_events(query);
     if (!events) return store_error_response(events.error());
@@ -526,6 +463,7 @@ void add_ops_routes(Router& router, OpsContext& context) {
     get("/mappings", Access::Token, [&c](const auto&, const auto&) { return list_mappings(c); });
     add("POST", "/mappings", [&c](const auto& request, const auto&) { return add_mapping(c, request); });
     add("DELETE", "/mappings/{id}", [&c](const auto&, const auto& params) { return delete_mapping(c, params); });
+    add("POST", "/simulate", [&c](const auto& request, const auto&) { return simulate_bill_response(c, request); });
 
     if (c.reconciliations != nullptr && c.start_reconciliation) {
         add("POST", "/reconciliations", [&c](const auto& request, const auto&) { return start_reconciliation(c, request); });
@@ -536,6 +474,8 @@ void add_ops_routes(Router& router, OpsContext& context) {
         add("POST", "/events/{id}/settle",
             [&c](const auto& request, const auto& params) { return settle_event(c, params, request); });
     }
+
+    add_console_routes(router, c);
 
     // Without clock_control the route does not exist: 404 like any unknown path.
     if (c.testing.clock_control) {

@@ -52,7 +52,8 @@ Json error_json(const std::optional<Error>& error) {
 Json target_json(const UsageTarget& target) {
     return {{"integrationId", target.integration_id}, {"resourceId", target.resource_id},
             {"planId", target.plan_id},               {"dimension", target.dimension},
-            {"units", target.units},                  {"amount", exact_number(target.amount)}};
+            {"units", target.units},                  {"amount", exact_number(target.amount)},
+            {"lineItems", target.line_items}};
 }
 
 Json text_or_null(const std::string& text) { return text.empty() ? Json(nullptr) : Json(text); }

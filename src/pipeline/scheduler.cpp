@@ -107,12 +107,11 @@ void Scheduler::dispatch() {
         in_flight = in_flight_;
     }
     if (free <= 0) return;
-    // The events in flight are due too (Sending, next attempt passed): read
-    // past them, never send them twice.
+    // The events in flight are due too (Sending, next attempt passed): they
+    // are left out, never sent twice.
     const std::size_t batch_size = deps_.scheduler.events_per_batch;
-    auto due = deps_.store.due_events(now, static_cast<std::size_t>(free) * batch_size + in_flight.size());
+    auto due = deps_.store.due_events(now, static_cast<std::size_t>(free) * batch_size, in_flight);
     if (!check(due, "due events")) return;
-    std::erase_if(*due, [&](const OutboxEvent& event) { return in_flight.contains(event.id); });
     auto batches = plan_batches(*due, now, batch_size);
     if (batches.size() > static_cast<std::size_t>(free)) batches.resize(static_cast<std::size_t>(free));
     if (batches.empty()) return;
@@ -333,33 +332,34 @@ Scheduler::CallSignal Scheduler::post_and_settle(const std::vector<OutboxEvent>&
         attempts = std::max(attempts, event.attempts + 1);
     }
     ++report.batches_sent;
-    store::ExchangeLinks links;
-    links.event_ids = ids;
-    links.batch_id = "batch-" + std::to_string(ids.front()) + "-" +
-                     std::to_string(deps_.clock.now().time_since_epoch().count());
-    auto log = store::make_linked_exchange_log(deps_.store, links);
-    azure::MeteringClient client(deps_.metering, deps_.transport, deps_.tokens, deps_.clock, log.get());
+    // The call's exchanges are written with its outcome, in one transaction.
+    store::LedgerStore::CallRecord record;
+    record.links.event_ids = ids;
+    record.links.batch_id = "batch-" + std::to_string(ids.front()) + "-" +
+                            std::to_string(deps_.clock.now().time_since_epoch().count());
+    store::ExchangeBuffer exchanges;
+    azure::MeteringClient client(deps_.metering, deps_.transport, deps_.tokens, deps_.clock, &exchanges);
     const azure::BatchOutcome outcome = client.post_batch(requests);
+    record.exchanges = std::move(exchanges.records);
 
     const Instant now = deps_.clock.now();
     // Stored with each event, so Azure's Retry-After holds across ticks and restarts.
     const Instant retry_at = next_attempt_at(attempts, outcome.retry_after, now, jitter());
     CallSignal call{SendWindow::Signal::Neutral, outcome.retry_after};
     switch (outcome.kind) {
-        case azure::BatchOutcomeKind::Answered:
+        case azure::BatchOutcomeKind::Answered: {
             // A retried attempt (a 429 or 5xx slept through) is congestion
             // too; a token refresh alone is not.
             call.signal = outcome.attempts > (outcome.token_refreshed ? 2 : 1) ? SendWindow::Signal::Congested
                                                                                 : SendWindow::Signal::Clean;
-            {
-                const TickReport before = report;
-                settle_answers(events, outcome, retry_at, report);
-                spdlog::info("batch of {} events answered: {} accepted, {} rejected, {} re-queued", ids.size(),
-                             report.events_accepted - before.events_accepted,
-                             report.events_rejected - before.events_rejected,
-                             report.events_requeued - before.events_requeued);
-            }
+            const TickReport before = report;
+            settle_answers(events, outcome, retry_at, record, report);
+            spdlog::info("batch of {} events answered: {} accepted, {} rejected, {} re-queued", ids.size(),
+                         report.events_accepted - before.events_accepted,
+                         report.events_rejected - before.events_rejected,
+                         report.events_requeued - before.events_requeued);
             return call;
+        }
         case azure::BatchOutcomeKind::MayHold:
             // Azure may hold these events: re-sent unchanged until answered,
             // never shrunk, withdrawn or re-slotted (SPEC §4).
@@ -367,9 +367,11 @@ Scheduler::CallSignal Scheduler::post_and_settle(const std::vector<OutboxEvent>&
             ++report.transport_failures;
             spdlog::warn("batch of {} events: Azure may hold them ({}: HTTP {} {}); re-sent unchanged later", ids.size(),
                          azure::to_string(outcome.kind), outcome.http_status, outcome.error);
-            check(deps_.store.record_unknown(ids, retry_at), "record unknown");
+            record.unknown = ids;
+            record.unknown_retry_at = retry_at;
+            check(deps_.store.record_call(record, now, policy_), "record unknown");
             return call;
-        case azure::BatchOutcomeKind::Refused: isolate_refusal(events, outcome, retry_at, report); return call;
+        case azure::BatchOutcomeKind::Refused: isolate_refusal(events, outcome, retry_at, record, report); return call;
         case azure::BatchOutcomeKind::Throttled:
             call.signal = SendWindow::Signal::Congested;
             [[fallthrough]];
@@ -381,34 +383,35 @@ Scheduler::CallSignal Scheduler::post_and_settle(const std::vector<OutboxEvent>&
             spdlog::warn("batch of {} events not delivered ({}: HTTP {} {}); retry at {}", ids.size(),
                          azure::to_string(outcome.kind), outcome.http_status, outcome.error,
                          format_iso8601(retry_at));
-            check(deps_.store.record_not_sent(ids, retry_at), "record not sent");
+            record.not_sent = ids;
+            record.not_sent_retry_at = retry_at;
+            check(deps_.store.record_call(record, now, policy_), "record not sent");
             return call;
     }
     return call;
 }
 
 void Scheduler::settle_answers(const std::vector<OutboxEvent>& events, const azure::BatchOutcome& outcome,
-                               Instant retry_at, TickReport& report) {
-    const Instant now = deps_.clock.now();
+                               Instant retry_at, store::LedgerStore::CallRecord& record, TickReport& report) {
     // Every answer of the batch is settled in one transaction (one fsync per
-    // batch, not per event).
-    std::vector<store::LedgerStore::Settlement> settlements;
-    std::vector<std::int64_t> unanswered;  // Azure answered without them: it may or may not hold them
+    // batch, not per event), with the call's exchanges.
     for (std::size_t i = 0; i < events.size(); ++i) {
         const auto& result = outcome.results[i];
         if (!result) {
-            unanswered.push_back(events[i].id);
+            // Azure answered without it: it may or may not hold it.
+            record.unknown.push_back(events[i].id);
             continue;
         }
         const bool may_hold = may_be_at_azure(events[i]) || outcome.may_hold;
-        settlements.push_back({events[i].id, decide_event(events[i], *result, may_hold)});
+        record.settlements.push_back({events[i].id, decide_event(events[i], *result, may_hold)});
     }
-    if (!unanswered.empty()) check(deps_.store.record_unknown(unanswered, retry_at), "record unknown");
-    const std::vector<Status> settled = deps_.store.settle_all(settlements, now, policy_);
-    for (std::size_t i = 0; i < settlements.size(); ++i) {
-        const std::int64_t id = settlements[i].event_id;
-        const EventDecision& decision = settlements[i].decision;
-        if (!check(settled[i], "settle")) continue;
+    record.unknown_retry_at = retry_at;
+    const auto settled = deps_.store.record_call(record, deps_.clock.now(), policy_);
+    if (!check(settled, "settle")) return;  // nothing committed: the events stay Sending, re-sent unchanged
+    for (std::size_t i = 0; i < record.settlements.size(); ++i) {
+        const std::int64_t id = record.settlements[i].event_id;
+        const EventDecision& decision = record.settlements[i].decision;
+        if (!check((*settled)[i], "settle")) continue;
         switch (decision.kind) {
             case EventDecision::Kind::Accept: ++report.events_accepted; break;
             case EventDecision::Kind::Reject:
@@ -430,18 +433,23 @@ void Scheduler::settle_answers(const std::vector<OutboxEvent>& events, const azu
 }
 
 void Scheduler::isolate_refusal(const std::vector<OutboxEvent>& events, const azure::BatchOutcome& outcome,
-                                Instant retry_at, TickReport& report) {
+                                Instant retry_at, store::LedgerStore::CallRecord& record, TickReport& report) {
     std::vector<std::int64_t> ids;
-    for (const OutboxEvent& event : events) ids.push_back(event.id);
-    const auto [code, message] = refusal_error(outcome.http_status, outcome.body);
     std::vector<const OutboxEvent*> batch;
-    for (const OutboxEvent& event : events) batch.push_back(&event);
+    for (const OutboxEvent& event : events) {
+        ids.push_back(event.id);
+        batch.push_back(&event);
+    }
+    const auto [code, message] = refusal_error(outcome.http_status, outcome.body);
+    const Instant now = deps_.clock.now();
     switch (on_refusal(batch)) {
         case RefusalAction::Split: {
             // Nothing of it was recorded: the events go back to where they
             // were (due now) and each half is sent on its own, on this
             // thread (they stay in flight: no other thread picks them).
-            if (!check(deps_.store.record_not_sent(ids, deps_.clock.now()), "record not sent")) return;
+            record.not_sent = ids;
+            record.not_sent_retry_at = now;
+            if (!check(deps_.store.record_call(record, now, policy_), "record not sent")) return;
             spdlog::warn("batch of {} events refused as a whole (HTTP {} {}): split to isolate the cause", ids.size(),
                          outcome.http_status, code);
             const auto middle = ids.begin() + static_cast<std::ptrdiff_t>(ids.size() / 2);
@@ -458,7 +466,9 @@ void Scheduler::isolate_refusal(const std::vector<OutboxEvent>& events, const az
             decision.kind = EventDecision::Kind::Reject;
             decision.error_code = code;
             decision.error_message = message;
-            if (!check(deps_.store.settle(ids.front(), decision, deps_.clock.now(), policy_), "settle")) return;
+            record.settlements.push_back({ids.front(), decision});
+            const auto settled = deps_.store.record_call(record, now, policy_);
+            if (!check(settled, "settle") || !check(settled->front(), "settle")) return;
             ++report.events_rejected;
             spdlog::error("event {} rejected by Azure (whole request HTTP {}): {} {}", ids.front(),
                           outcome.http_status, code, message);
@@ -469,7 +479,9 @@ void Scheduler::isolate_refusal(const std::vector<OutboxEvent>& events, const az
             spdlog::error("event {} refused by Azure (HTTP {} {} {}), but an earlier request may have recorded it: "
                           "kept unchanged and retried; it becomes unresolved if its window closes",
                           ids.front(), outcome.http_status, code, message);
-            check(deps_.store.record_unknown(ids, retry_at), "record unknown");
+            record.unknown = ids;
+            record.unknown_retry_at = retry_at;
+            check(deps_.store.record_call(record, now, policy_), "record unknown");
             return;
     }
 }

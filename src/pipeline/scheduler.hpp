@@ -138,11 +138,12 @@ private:
     bool idle() const { return window_.outstanding() == 0 && refilling_ == 0; }
     // Posts events already stored as Sending and records what Azure said.
     CallSignal post_and_settle(const std::vector<OutboxEvent>& events, TickReport& report);
+    // `record` holds the call's exchanges; they are committed with what it adds.
     void settle_answers(const std::vector<OutboxEvent>& events, const azure::BatchOutcome& outcome,
-                        Instant retry_at, TickReport& report);
+                        Instant retry_at, store::LedgerStore::CallRecord& record, TickReport& report);
     // A whole-request 4xx: split and send again until its cause is alone.
     void isolate_refusal(const std::vector<OutboxEvent>& events, const azure::BatchOutcome& outcome,
-                         Instant retry_at, TickReport& report);
+                         Instant retry_at, store::LedgerStore::CallRecord& record, TickReport& report);
     void loop();
     std::uint64_t jitter();  // random bits for backoff, from any thread
 

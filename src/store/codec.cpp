@@ -109,7 +109,8 @@ std::string targets_to_json(const std::vector<UsageTarget>& targets) {
                          {"planId", t.plan_id},
                          {"dimension", t.dimension},
                          {"units", t.units},
-                         {"amount", t.amount.to_string()}});
+                         {"amount", t.amount.to_string()},
+                         {"lineItems", t.line_items}});
     }
     return array.dump(-1, ' ', false, json::error_handler_t::replace);
 }
@@ -127,6 +128,12 @@ std::vector<UsageTarget> targets_from_json(std::string_view text) {
         t.dimension = o.value("dimension", "");
         t.units = o.value("units", std::int64_t{0});
         t.amount = decimal_from_text(o.value("amount", "0"));
+        // Absent from runs stored before issue 19.
+        if (const auto items = o.find("lineItems"); items != o.end() && items->is_array()) {
+            for (const auto& index : *items) {
+                if (index.is_number_integer()) t.line_items.push_back(index.get<int>());
+            }
+        }
         targets.push_back(std::move(t));
     }
     return targets;

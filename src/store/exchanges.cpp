@@ -4,8 +4,7 @@
 
 namespace meterbridge::store {
 
-Result<std::int64_t> SqliteStore::append_exchange(const ExchangeRecord& x, const ExchangeLinks& links) {
-    return write([&](sqlite::Database& db) -> Result<std::int64_t> {
+std::int64_t insert_exchange(sqlite::Database& db, const ExchangeRecord& x, const ExchangeLinks& links) {
         db.prepare("INSERT INTO exchanges (kind, method, url, status, request_headers, request_body, response_headers, "
                    "response_body, request_id, correlation_id, batch_id, delivery_id, started_at, duration_ms, error, "
                    "reconciliation_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")
@@ -30,7 +29,10 @@ Result<std::int64_t> SqliteStore::append_exchange(const ExchangeRecord& x, const
             db.run("INSERT OR IGNORE INTO exchange_events (exchange_id, event_id) VALUES (?1, ?2)", id, event);
         }
         return id;
-    });
+}
+
+Result<std::int64_t> SqliteStore::append_exchange(const ExchangeRecord& x, const ExchangeLinks& links) {
+    return write([&](sqlite::Database& db) -> Result<std::int64_t> { return insert_exchange(db, x, links); });
 }
 
 Result<PruneOutcome> SqliteStore::prune(Instant older_than) {

@@ -107,14 +107,24 @@ Result<std::vector<std::int64_t>> SqliteStore::plan_slots(Instant now, const Slo
     });
 }
 
-Result<std::vector<OutboxEvent>> SqliteStore::due_events(Instant now, std::size_t limit) {
+Result<std::vector<OutboxEvent>> SqliteStore::due_events(Instant now, std::size_t limit,
+                                                         const std::set<std::int64_t>& in_flight) {
+    // The ids in flight as one JSON array parameter: a statement of fixed
+    // text, whatever their number (at most max_batches_in_flight x 25).
+    std::string excluded = "[";
+    for (const std::int64_t id : in_flight) {
+        if (excluded.size() > 1) excluded += ',';
+        excluded += std::to_string(id);
+    }
+    excluded += ']';
     return read([&](sqlite::Database& db) -> Result<std::vector<OutboxEvent>> {
         std::vector<OutboxEvent> events;
         {
             sqlite::Statement st = db.prepare("SELECT " MB_EVENT_COLUMNS " FROM events e "
                                               "WHERE e.state IN ('planned', 'sending') AND e.next_attempt_at <= ?1 "
+                                              "AND e.id NOT IN (SELECT value FROM json_each(?3)) "
                                               "ORDER BY e.effective_start, e.id LIMIT ?2");
-            st.bind_all(to_ms(now), static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)));
+            st.bind_all(to_ms(now), static_cast<std::int64_t>(std::min<std::size_t>(limit, INT64_MAX)), excluded);
             while (st.step()) events.push_back(read_event_row(st).event);
         }
         for (auto& e : events) load_shares(db, e);
@@ -150,23 +160,35 @@ Result<std::vector<OutboxEvent>> SqliteStore::mark_sending(std::span<const std::
     });
 }
 
+namespace {
+
+void mark_not_sent(sqlite::Database& db, std::span<const std::int64_t> event_ids, Instant next_attempt_at) {
+    for (const std::int64_t id : event_ids) {
+        db.run("UPDATE events SET state = CASE WHEN maybe_sent = 1 THEN 'sending' ELSE 'planned' END, "
+               "next_attempt_at = ?2 WHERE id = ?1 AND state = 'sending'",
+               id, to_ms(next_attempt_at));
+    }
+}
+
+void mark_unknown(sqlite::Database& db, std::span<const std::int64_t> event_ids, Instant next_attempt_at) {
+    for (const std::int64_t id : event_ids) {
+        db.run("UPDATE events SET maybe_sent = 1, next_attempt_at = ?2 WHERE id = ?1 AND state = 'sending'", id,
+               to_ms(next_attempt_at));
+    }
+}
+
+}  // namespace
+
 Status SqliteStore::record_not_sent(std::span<const std::int64_t> event_ids, Instant next_attempt_at) {
     return write([&](sqlite::Database& db) -> Status {
-        for (const std::int64_t id : event_ids) {
-            db.run("UPDATE events SET state = CASE WHEN maybe_sent = 1 THEN 'sending' ELSE 'planned' END, "
-                   "next_attempt_at = ?2 WHERE id = ?1 AND state = 'sending'",
-                   id, to_ms(next_attempt_at));
-        }
+        mark_not_sent(db, event_ids, next_attempt_at);
         return Ok{};
     });
 }
 
 Status SqliteStore::record_unknown(std::span<const std::int64_t> event_ids, Instant next_attempt_at) {
     return write([&](sqlite::Database& db) -> Status {
-        for (const std::int64_t id : event_ids) {
-            db.run("UPDATE events SET maybe_sent = 1, next_attempt_at = ?2 WHERE id = ?1 AND state = 'sending'", id,
-                   to_ms(next_attempt_at));
-        }
+        mark_unknown(db, event_ids, next_attempt_at);
         return Ok{};
     });
 }
@@ -209,6 +231,23 @@ std::vector<Status> SqliteStore::settle_all(std::span<const Settlement> settleme
     return write_each(settlements, [&](sqlite::Database& db, const Settlement& s) -> Status {
         return settle_in(db, s.event_id, s.decision, now, policy);
     });
+}
+
+Result<std::vector<Status>> SqliteStore::record_call(const CallRecord& call, Instant now, const SlotPolicy& policy) {
+    bool committed = false;
+    auto statuses = write_each(
+        std::span(call.settlements),
+        [&](sqlite::Database& db, const Settlement& s) -> Status {
+            return settle_in(db, s.event_id, s.decision, now, policy);
+        },
+        [&](sqlite::Database& db) {
+            for (const ExchangeRecord& exchange : call.exchanges) insert_exchange(db, exchange, call.links);
+            mark_unknown(db, call.unknown, call.unknown_retry_at);
+            mark_not_sent(db, call.not_sent, call.not_sent_retry_at);
+        },
+        &committed);
+    if (!committed) return make_error(std::string(kStorageError), "the call's outcome could not be recorded");
+    return statuses;
 }
 
 Result<StaleOutcome> SqliteStore::handle_stale(Instant now, const SlotPolicy& policy,

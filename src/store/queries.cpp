@@ -195,9 +195,12 @@ Result<std::vector<EventDetail>> SqliteStore::list_events(const EventQuery& q) {
             sqlite::Statement st = db.prepare(
                 "SELECT " MB_EVENT_COLUMNS " FROM events e WHERE e.id > ?1 AND (?2 IS NULL OR e.state = ?2) "
                 "AND (?3 IS NULL OR e.effective_start >= ?3) AND (?4 IS NULL OR e.effective_start < ?4) "
+                "AND (?6 = '' OR e.id IN (SELECT event_id FROM event_shares WHERE bill_id = ?6)) "
+                "AND (?7 = '' OR e.resource_id = ?7) AND (?8 = '' OR e.dimension = ?8) "
                 "ORDER BY e.id LIMIT ?5");
             st.bind_all(q.after_id, state, ms_or_null(q.from), ms_or_null(q.to),
-                        static_cast<std::int64_t>(std::clamp<std::size_t>(q.limit, 1, 1000)));
+                        static_cast<std::int64_t>(std::clamp<std::size_t>(q.limit, 1, 1000)), q.bill_id,
+                        q.resource_id, q.dimension);
             while (st.step()) out.push_back(read_event_row(st));
         }
         for (auto& d : out) load_shares(db, d.event);

@@ -32,6 +32,8 @@ namespace meterbridge::store {
 
 // Error{"storage_error"} for an exception thrown inside a transaction.
 Error storage_error(const std::exception& failure);
+// One row of the exchange log (and its links), inside the caller's transaction.
+std::int64_t insert_exchange(sqlite::Database& db, const ExchangeRecord& exchange, const ExchangeLinks& links);
 
 // Planners, as the core's functions are called by the store. Tests give
 // SqliteStore other ones (a plan that does not match the rows, a spy on the
@@ -84,12 +86,14 @@ public:
     Result<std::vector<std::int64_t>> plan_slots(Instant now, const SlotPolicy& policy) override;
     Result<std::vector<std::int64_t>> plan_slots(Instant now, const SlotPolicy& policy, const SlottingFn& fn);
 
-    Result<std::vector<OutboxEvent>> due_events(Instant now, std::size_t limit) override;
+    Result<std::vector<OutboxEvent>> due_events(Instant now, std::size_t limit,
+                                                 const std::set<std::int64_t>& in_flight) override;
     using LedgerStore::due_events;
     Result<OutboxEvent> event(std::int64_t event_id) override;
     Result<std::vector<OutboxEvent>> mark_sending(std::span<const std::int64_t> event_ids, Instant now) override;
     Status record_not_sent(std::span<const std::int64_t> event_ids, Instant next_attempt_at) override;
     Status record_unknown(std::span<const std::int64_t> event_ids, Instant next_attempt_at) override;
+    Result<std::vector<Status>> record_call(const CallRecord& call, Instant now, const SlotPolicy& policy) override;
     Status settle(std::int64_t event_id, const EventDecision& decision, Instant now, const SlotPolicy& policy) override;
     std::vector<Status> settle_all(std::span<const Settlement> settlements, Instant now,
                                    const SlotPolicy& policy) override;
@@ -107,6 +111,9 @@ public:
     Result<IntegrationRunDetail> integration_run(std::int64_t run_id) override;
     Result<std::vector<EventDetail>> list_events(const EventQuery& query) override;
     Result<StoreMetrics> metrics() override;
+    Result<std::vector<BillSummary>> list_bills(const BillQuery& query) override;
+    Result<std::vector<HourUnits>> accepted_units_by_hour(Instant from, Instant to) override;
+    Result<std::vector<EventProblem>> recent_event_problems(std::size_t limit) override;
     Status writable() override;
 
     Result<std::vector<recon::LedgerEvent>> reconciliation_events(Instant from, Instant to) override;
@@ -152,18 +159,25 @@ private:
     // If an item fails, that attempt is rolled back whole and the items run
     // again, each under its own savepoint. The bodies only touch the
     // database, so running them twice is safe.
-    template <class Item, class F>
-    auto write_each(std::span<const Item> items, F&& body)
-        -> std::vector<std::invoke_result_t<F&, sqlite::Database&, const Item&>> {
+    //
+    // `prologue(db)` runs first in the same transaction, under no savepoint:
+    // if it throws, nothing is committed and every result is a storage_error.
+    // `*committed` (if given) tells whether the transaction was committed.
+    template <class Item, class F, class P = void (*)(sqlite::Database&)>
+    auto write_each(std::span<const Item> items, F&& body, P&& prologue = [](sqlite::Database&) {},
+                    bool* committed = nullptr) -> std::vector<std::invoke_result_t<F&, sqlite::Database&, const Item&>> {
         std::lock_guard lock(write_mutex_);
-        if (auto results = write_each_attempt(items, body, Isolation::None)) return std::move(*results);
-        return std::move(*write_each_attempt(items, body, Isolation::SavepointPerItem));
+        bool done = false;
+        auto results = write_each_attempt(items, body, prologue, Isolation::None, done);
+        if (!results) results = write_each_attempt(items, body, prologue, Isolation::SavepointPerItem, done);
+        if (committed != nullptr) *committed = done;
+        return std::move(*results);
     }
 
     // One attempt of write_each, under write_mutex_. nullopt: an item failed
     // without a savepoint of its own, and the whole attempt was rolled back.
-    template <class Item, class F>
-    auto write_each_attempt(std::span<const Item> items, F& body, Isolation isolation)
+    template <class Item, class F, class P>
+    auto write_each_attempt(std::span<const Item> items, F& body, P& prologue, Isolation isolation, bool& committed)
         -> std::optional<std::vector<std::invoke_result_t<F&, sqlite::Database&, const Item&>>> {
         using R = std::invoke_result_t<F&, sqlite::Database&, const Item&>;
         const bool savepoints = isolation == Isolation::SavepointPerItem;
@@ -171,6 +185,7 @@ private:
         results.reserve(items.size());
         try {
             sqlite::Transaction tx(writer_, sqlite::Transaction::Mode::Immediate);
+            prologue(writer_);
             for (const Item& item : items) {
                 // If SQLite rolled back the whole transaction (I/O error, full
                 // disk), ROLLBACK TO throws and the outer handler fails them all.
@@ -193,6 +208,7 @@ private:
                 writer_.run("RELEASE item");
             }
             tx.commit();
+            committed = true;
         } catch (const std::exception& failure) {
             results.assign(items.size(), R(storage_error(failure)));
         }

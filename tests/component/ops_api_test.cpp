@@ -4,8 +4,10 @@
 
 #include <memory>
 #include <optional>
+#include <regex>
 #include <span>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "meterbridge/core/bill.hpp"
@@ -14,7 +16,9 @@
 #include "meterbridge/core/ledger.hpp"
 #include "meterbridge/core/slotting.hpp"
 #include "meterbridge/store/store.hpp"
+#include "ops/console_static.hpp"
 #include "ops/metrics_text.hpp"
+#include "ops_request.hpp"
 #include "ops/ops_auth.hpp"
 
 // The ops API driven through the Router with hand-made requests (no sockets)
@@ -80,19 +84,8 @@ protected:
     net::HttpResponse call(std::string method, std::string target, std::string body = {},
                            std::optional<std::string> token = std::string(kToken),
                            std::string content_type = "application/json") {
-        net::HttpRequest request;
-        request.method = std::move(method);
-        request.target = target;
-        const auto question = target.find('?');
-        request.path = target.substr(0, question);
-        if (question != std::string::npos) request.query = net::parse_query(target.substr(question + 1));
-        if (token) request.headers.set("Authorization", "Bearer " + *token);
-        if (!body.empty()) request.headers.set("Content-Type", content_type);
-        request.body = std::move(body);
-        std::optional<net::HttpResponse> answer;
-        router.dispatch(request, [&](net::HttpResponse response) { answer = std::move(response); });
-        EXPECT_TRUE(answer.has_value()) << "no answer to " << target;
-        return answer.value_or(net::HttpResponse{});
+        const std::string sent_type = body.empty() ? std::string() : content_type;
+        return dispatch_request(router, std::move(method), std::move(target), std::move(body), token, sent_type);
     }
 
     // ---- filling the store as the intake and the scheduler would
@@ -940,6 +933,198 @@ TEST_F(OpsApiTest, WithoutTheReconciliationServiceItsRoutesDoNotExist) {
     start();
     EXPECT_EQ(call("POST", "/reconciliations", R"({"from":"2026-03-01","to":"2026-03-31"})").status, 404);
     EXPECT_EQ(call("POST", "/events/1/settle", R"({"as":"recorded"})").status, 404);
+}
+
+// ------------------------------------------------------------------ the console's views (issue 19)
+
+TEST_F(OpsApiTest, OverviewShowsWhatWaitsWhatFailedAndUnitsAcceptedPerHour) {
+    populate();
+    set_target("bill-4", "sub-4", "compute", 7, at("2026-01-01T09:35:00Z"));  // pending, 5 minutes old
+    start();
+    const auto response = call("GET", "/overview?hours=3");
+    ASSERT_EQ(response.status, 200) << response.body;
+    const Json overview = json_of(response);
+    EXPECT_EQ(overview["now"], "2026-01-01T09:40:00Z");
+    EXPECT_EQ(overview["pending"]["units"], 7);
+    EXPECT_EQ(overview["pending"]["oldestAgeSeconds"], 300);
+    EXPECT_EQ(overview["pending"]["azureWindowSeconds"], 86400);
+    EXPECT_EQ(overview["rejectedUnits"], 50);
+    EXPECT_EQ(overview["unresolvedUnits"], 0);
+    EXPECT_EQ(overview["overReportedUnits"], 100);
+    ASSERT_EQ(overview["lastErrors"].size(), 1u);
+    EXPECT_EQ(overview["lastErrors"][0]["eventId"], rejected_event);
+    EXPECT_EQ(overview["lastErrors"][0]["errorCode"], "ResourceNotFound");
+    // Three hours ending with the current one; an hour without units is 0.
+    const Json& hours = overview["acceptedPerHour"];
+    ASSERT_EQ(hours.size(), 3u) << hours.dump();
+    EXPECT_EQ(hours[0]["hour"], "2026-01-01T07:00:00Z");
+    EXPECT_EQ(hours[0]["units"], 0);
+    EXPECT_EQ(hours[1]["hour"], "2026-01-01T08:00:00Z");
+    EXPECT_EQ(hours[1]["units"], 400);  // the rejected 50 of that hour are not counted
+    EXPECT_EQ(hours[2]["hour"], "2026-01-01T09:00:00Z");
+    EXPECT_EQ(hours[2]["units"], 25);
+    EXPECT_EQ(json_of(call("GET", "/overview"))["acceptedPerHour"].size(), 48u);
+
+    EXPECT_EQ(json_of(call("GET", "/overview?hours=0"))["error"]["field"], "hours");
+    EXPECT_EQ(json_of(call("GET", "/overview?hours=169"))["error"]["field"], "hours");
+    EXPECT_EQ(call("GET", "/overview", {}, std::nullopt).status, 401);
+}
+
+TEST_F(OpsApiTest, BillsListNewestFirstAndThoseHoldingLineItems) {
+    populate();
+    store::IntegrationRunRecord run;
+    run.bill_version_id = deliver(bill_text("bill-5", 1, "acc-1", "1.25"), at("2026-01-01T09:35:00Z"));
+    run.integration_id = "int-1";
+    run.config_snapshot = "{}";
+    run.held.push_back(HeldLineItem{"int-1", "bill-5", 0, "li-1", HoldReason::UnmappedProduct, "no mapping for prod-1",
+                                    Decimal::parse("1.25").value()});
+    run.started_at = run.finished_at = at("2026-01-01T09:35:00Z");
+    ASSERT_TRUE(store->record_integration_run(run).ok());
+    start();
+
+    const Json all = json_of(call("GET", "/bills"));
+    ASSERT_EQ(all["data"].size(), 4u) << all.dump();
+    EXPECT_EQ(all["data"][0]["billId"], "bill-5");
+    EXPECT_EQ(all["data"][0]["heldItems"], 1);
+    EXPECT_EQ(all["data"][1]["billId"], "bill-1");  // its version 2 came at 09:30
+    EXPECT_EQ(all["data"][1]["version"], 2);
+    EXPECT_EQ(all["data"][1]["heldItems"], 0);
+    EXPECT_EQ(all["data"][1]["updatedAt"], "2026-01-01T09:30:00Z");
+    EXPECT_EQ(all["data"][3]["billId"], "bill-2");
+
+    const Json held = json_of(call("GET", "/bills?held=true"));
+    ASSERT_EQ(held["data"].size(), 1u) << held.dump();
+    EXPECT_EQ(held["data"][0]["billId"], "bill-5");
+    EXPECT_EQ(json_of(call("GET", "/bills?limit=1"))["data"].size(), 1u);
+    EXPECT_EQ(json_of(call("GET", "/bills?held=yes"))["error"]["field"], "held");
+    EXPECT_EQ(json_of(call("GET", "/bills?limit=0"))["error"]["field"], "limit");
+}
+
+TEST_F(OpsApiTest, EventsFilterByBillResourceAndDimension) {
+    populate();
+    start();
+    const Json bill_1 = json_of(call("GET", "/events?billId=bill-1"));
+    ASSERT_EQ(bill_1["data"].size(), 1u) << bill_1.dump();
+    EXPECT_EQ(bill_1["data"][0]["id"], accepted_event);
+    EXPECT_EQ(json_of(call("GET", "/events?resourceId=sub-1"))["data"].size(), 2u);
+    const Json compute = json_of(call("GET", "/events?dimension=compute"));
+    ASSERT_EQ(compute["data"].size(), 1u);
+    EXPECT_EQ(compute["data"][0]["id"], rejected_event);
+    EXPECT_EQ(json_of(call("GET", "/events?billId=bill-3&dimension=compute"))["data"].size(), 0u);
+    EXPECT_EQ(json_of(call("GET", "/events?billId=bill-3&status=accepted"))["data"].size(), 1u);
+}
+
+TEST_F(OpsApiTest, BillDiffShowsChangedLineItemsAndTargets) {
+    populate();
+    // The runs of both versions of bill-1, with the targets conversion gave.
+    std::int64_t version_2 = 0;
+    const auto versions = store->bill_versions("bill-1");
+    ASSERT_TRUE(versions.ok());
+    for (const auto& version : *versions) {
+        if (version.version == 2) version_2 = version.id;
+    }
+    for (const auto& [version_id, units, amount] :
+         {std::tuple{version_1, 400, "4.00"}, std::tuple{version_2, 300, "3.00"}}) {
+        store::IntegrationRunRecord run;
+        run.bill_version_id = version_id;
+        run.integration_id = "int-1";
+        run.config_snapshot = "{}";
+        run.targets = {UsageTarget{"int-1", "bill-1", "sub-1", "plan-a", "storage", units, Decimal::parse(amount).value(),
+                                   std::vector<int>{0}}};
+        run.started_at = run.finished_at = at("2026-01-01T09:35:00Z");
+        ASSERT_TRUE(store->record_integration_run(run).ok());
+    }
+    start();
+    const auto response = call("GET", "/bills/bill-1/diff?from=1&to=2");
+    ASSERT_EQ(response.status, 200) << response.body;
+    const Json diff = json_of(response);
+    EXPECT_EQ(diff["from"]["version"], 1);
+    EXPECT_EQ(diff["to"]["version"], 2);
+    ASSERT_EQ(diff["lineItems"].size(), 1u) << diff.dump();
+    EXPECT_EQ(diff["lineItems"][0]["change"], "changed");
+    EXPECT_EQ(diff["lineItems"][0]["fromIndex"], 0);
+    // Exact decimals (Decimal drops trailing zeros: 4.00 is 4), never a double.
+    EXPECT_EQ(exact_number_text(diff["lineItems"][0]["before"]["subtotal"]), "4");
+    EXPECT_EQ(exact_number_text(diff["lineItems"][0]["after"]["subtotal"]), "3");
+    ASSERT_EQ(diff["targets"].size(), 1u);
+    EXPECT_EQ(diff["targets"][0]["dimension"], "storage");
+    EXPECT_EQ(diff["targets"][0]["fromUnits"], 400);
+    EXPECT_EQ(diff["targets"][0]["toUnits"], 300);
+    // The bill view's "went to": each target names the line items it sums.
+    const Json runs = json_of(call("GET", "/bills/bill-1"))["runs"];
+    ASSERT_FALSE(runs.empty());
+    EXPECT_EQ(runs[0]["targets"][0]["lineItems"], Json::array({0})) << runs.dump();
+
+    EXPECT_EQ(json_of(call("GET", "/bills/bill-1/diff?from=2&to=2"))["lineItems"].size(), 0u);
+    const auto unknown = call("GET", "/bills/bill-1/diff?from=1&to=9");
+    EXPECT_EQ(unknown.status, 404);
+    EXPECT_EQ(json_of(unknown)["error"]["field"], "to");
+    EXPECT_EQ(json_of(call("GET", "/bills/bill-1/diff?to=2"))["error"]["field"], "from");
+    EXPECT_EQ(call("GET", "/bills/nope/diff?from=1&to=2").status, 404);
+    EXPECT_EQ(call("GET", "/bills/bill-1/diff?from=1&to=2", {}, std::nullopt).status, 401);
+}
+
+TEST_F(OpsApiTest, ConsoleIsServedWithoutTokenUnderARelativeRedirect) {
+    start();
+    const auto bare = call("GET", "/console", {}, std::nullopt);
+    EXPECT_EQ(bare.status, 308);
+    EXPECT_EQ(bare.headers.get("Location"), "console/");  // relative: a proxy's path prefix is kept
+
+    const auto page = call("GET", "/console/", {}, std::nullopt);
+    ASSERT_EQ(page.status, 200) << page.body;
+    EXPECT_EQ(page.headers.get("Content-Type"), "text/html; charset=utf-8");
+    const auto csp = page.headers.get("Content-Security-Policy").value_or("");
+    EXPECT_NE(csp.find("default-src 'none'"), std::string::npos) << csp;
+    EXPECT_NE(csp.find("script-src 'self'"), std::string::npos);
+    EXPECT_NE(csp.find("frame-ancestors 'none'"), std::string::npos);
+    EXPECT_EQ(csp.find("unsafe"), std::string::npos);
+    EXPECT_EQ(page.headers.get("X-Content-Type-Options"), "nosniff");
+    EXPECT_EQ(page.headers.get("Cache-Control"), "no-cache");
+
+    const auto script = call("GET", "/console/app.js", {}, std::nullopt);
+    ASSERT_EQ(script.status, 200);
+    EXPECT_EQ(script.headers.get("Content-Type"), "text/javascript; charset=utf-8");
+    EXPECT_EQ(call("GET", "/console/console.css", {}, std::nullopt).headers.get("Content-Type"),
+              "text/css; charset=utf-8");
+    EXPECT_EQ(call("GET", "/console/nope.js", {}, std::nullopt).status, 404);
+
+    // An unchanged file is not sent again.
+    net::HttpRequest again;
+    again.method = "GET";
+    again.path = again.target = "/console/app.js";
+    again.headers.set("If-None-Match", script.headers.get("ETag").value_or(""));
+    std::optional<net::HttpResponse> cached;
+    router.dispatch(again, [&](net::HttpResponse response) { cached = std::move(response); });
+    ASSERT_TRUE(cached);
+    EXPECT_EQ(cached->status, 304);
+    EXPECT_TRUE(cached->body.empty());
+}
+
+// Every file the page or a module names is served, and none is fetched from
+// elsewhere (no CDN, no external font): the console works offline.
+TEST_F(OpsApiTest, ConsoleAssetsReferenceOnlyEachOther) {
+    start();
+    std::vector<std::string> names;
+    for (const ConsoleAsset& asset : console_assets()) names.emplace_back(asset.name);
+    ASSERT_GE(names.size(), 8u);
+    const std::regex reference(R"re((?:src|href)="([^"#:]+)"|from '\./([^']+)')re");
+    for (const ConsoleAsset& asset : console_assets()) {
+        const std::string body(asset.body);
+        for (std::sregex_iterator it(body.begin(), body.end(), reference), end; it != end; ++it) {
+            const std::string name = (*it)[1].matched ? (*it)[1].str() : (*it)[2].str();
+            EXPECT_EQ(call("GET", "/console/" + name, {}, std::nullopt).status, 200)
+                << asset.name << " refers to " << name;
+        }
+        // The only absolute URL allowed is SVG's namespace name, which is never fetched.
+        std::string rest = body;
+        for (std::size_t pos = rest.find("http://www.w3.org/2000/svg"); pos != std::string::npos;
+             pos = rest.find("http://www.w3.org/2000/svg")) {
+            rest.erase(pos, 26);
+        }
+        EXPECT_EQ(rest.find("http://"), std::string::npos) << asset.name;
+        EXPECT_EQ(rest.find("https://"), std::string::npos) << asset.name;
+        EXPECT_EQ(rest.find("@import"), std::string::npos) << asset.name;
+    }
 }
 
 }  // namespace

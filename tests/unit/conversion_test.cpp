@@ -4,38 +4,18 @@
 
 #include <random>
 
+#include "support/bill_builders.hpp"
+
 namespace meterbridge {
 namespace {
 
-Decimal dec(std::string_view text) { return Decimal::parse(text).value(); }
+using namespace bill_builders;
 
 // Azure SaaS resource ids are GUIDs; anything else is held at conversion.
 constexpr const char* kSub1 = "6f1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d";
 constexpr const char* kSub9 = "0e9d8c7b-6a5f-4e3d-9c2b-1a0f9e8d7c6b";
 constexpr const char* kAccountGuid = "11111111-2222-4333-8444-555555555555";
 constexpr const char* kCodeGuid = "AAAAAAAA-BBBB-4CCC-9DDD-EEEEEEEEEEEE";
-
-LineItem item(std::string type, std::string amount, std::string product = {}, std::string aggregation = {}) {
-    LineItem li;
-    li.type_name = type;
-    li.type = line_item_type_from_name(type);
-    li.subtotal = dec(amount);
-    li.product_id = std::move(product);
-    li.aggregation_id = std::move(aggregation);
-    return li;
-}
-
-Bill bill(std::vector<LineItem> items) {
-    Bill b;
-    b.id = "bill-1";
-    b.version = 1;
-    b.account_id = "acc-1";
-    b.account_code = "ACME";
-    b.status = BillStatus::Approved;
-    b.currency = "USD";
-    b.line_items = std::move(items);
-    return b;
-}
 
 IntegrationConfig per_bill() {
     IntegrationConfig c;
@@ -44,18 +24,6 @@ IntegrationConfig per_bill() {
     c.marketplace_bill_dimension = "compute";
     c.plan_id = "gold";
     return c;
-}
-
-ExternalMapping mapping(MappingEntity entity, std::string m3ter_id, ExternalTable table, std::string external_id,
-                        std::string integration_id = {}, std::string plan_id = {}) {
-    ExternalMapping m;
-    m.m3ter_entity = entity;
-    m.m3ter_id = std::move(m3ter_id);
-    m.external_table = table;
-    m.external_id = std::move(external_id);
-    m.integration_id = std::move(integration_id);
-    m.plan_id = std::move(plan_id);
-    return m;
 }
 
 std::vector<ExternalMapping> base_mappings() {
@@ -137,6 +105,9 @@ TEST(Conversion, ItemPerProductMapsEachProductAndHoldsUnmappedOnes) {
     EXPECT_EQ(result.targets[0].units, 200);
     EXPECT_EQ(result.targets[1].dimension, "storage");
     EXPECT_EQ(result.targets[1].units, 21);  // 0.21 summed before rounding
+    // Which line items made each target, for ops to explain a charge.
+    EXPECT_EQ(result.targets[0].line_items, std::vector<int>{2});
+    EXPECT_EQ(result.targets[1].line_items, (std::vector<int>{0, 1}));
     ASSERT_EQ(result.held.size(), 2u);
     EXPECT_EQ(result.held[0].reason, HoldReason::UnmappedProduct);
     EXPECT_EQ(result.held[0].line_item_index, 3);

@@ -25,8 +25,16 @@ struct UsageTarget {
     std::string dimension;
     std::int64_t units = 0;  // >= 0
     Decimal amount;
+    // Provenance for ops (the console's "explain this charge"): the indexes of
+    // the bill's line items summed into `amount`, in bill order. Not part of
+    // the target's value: two targets with the same key, units and amount are
+    // equal whichever items made them.
+    std::vector<int> line_items = {};
 
-    friend bool operator==(const UsageTarget&, const UsageTarget&) = default;
+    friend bool operator==(const UsageTarget& a, const UsageTarget& b) {
+        return a.integration_id == b.integration_id && a.bill_id == b.bill_id && a.resource_id == b.resource_id &&
+               a.plan_id == b.plan_id && a.dimension == b.dimension && a.units == b.units && a.amount == b.amount;
+    }
 };
 
 enum class HoldReason {
@@ -42,6 +50,10 @@ enum class HoldReason {
     InvalidResourceId,  // the resource id (from any resource_id_from source) is not a GUID
 };
 std::string_view to_string(HoldReason reason);
+
+// True for the reasons that hold the whole bill at once (its currency, its
+// resource, its plan): one fix of the config or a mapping, not of an item.
+bool holds_whole_bill(HoldReason reason);
 
 // A line item that produced no units, or (line_item_index = -1) a bill-level
 // hold for a bill with no included line items, so that the reason is shown.

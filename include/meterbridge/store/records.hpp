@@ -220,6 +220,31 @@ struct EventQuery {
     std::optional<Instant> to;    // effectiveStartTime < to
     std::size_t limit = 100;      // 1..1000
     std::int64_t after_id = 0;    // keyset paging: events with id > after_id, ascending
+    std::string bill_id;          // "" = any; else events carrying a share of this bill
+    std::string resource_id;      // "" = any
+    std::string dimension;        // "" = any
+};
+
+// The bills the console lists (GET /bills): one row per bill, its current version.
+struct BillQuery {
+    bool held_only = false;   // only bills whose current version holds line items
+    std::size_t limit = 100;  // 1..1000, most recently updated first
+};
+
+struct BillSummary {
+    std::string bill_id;
+    std::string account_id;
+    std::int64_t version = 0;       // the current version's number
+    bool deleted = false;
+    bool processed = false;         // the current version has been converted
+    Instant updated_at;             // when the bill last changed (a new version)
+    std::int64_t held_items = 0;    // held rows of the current version (any integration)
+};
+
+// Units Azure accepted for one usage hour (effectiveStartTime), all keys together.
+struct HourUnits {
+    Instant hour;
+    std::int64_t units = 0;
 };
 
 struct EventDetail {

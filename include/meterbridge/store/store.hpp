@@ -162,9 +162,11 @@ public:
 
     // Planned and Sending events whose next attempt is due, with their shares,
     // oldest slot first (feed them to plan_batches); at most `limit` of them,
-    // so that a long backlog is read a window at a time.
-    virtual Result<std::vector<OutboxEvent>> due_events(Instant now, std::size_t limit) = 0;
-    Result<std::vector<OutboxEvent>> due_events(Instant now) { return due_events(now, SIZE_MAX); }
+    // so that a long backlog is read a window at a time, and none of
+    // `in_flight` (the events of calls awaiting their answer).
+    virtual Result<std::vector<OutboxEvent>> due_events(Instant now, std::size_t limit,
+                                                         const std::set<std::int64_t>& in_flight) = 0;
+    Result<std::vector<OutboxEvent>> due_events(Instant now) { return due_events(now, SIZE_MAX, {}); }
     // Before the HTTP call: Planned/Sending -> Sending, attempts + 1, all in
     // one transaction. Commit, then send what it returns: each event it
     // marked as it was just before (the request as stored now, and whether an
@@ -201,6 +203,23 @@ public:
         for (const Settlement& s : settlements) results.push_back(settle(s.event_id, s.decision, now, policy));
         return results;
     }
+    // The outcome of one batchUsageEvent call, recorded in ONE transaction
+    // (one commit per call, however many attempts it made): the HTTP
+    // exchanges of the call, then the events Azure may hold (as
+    // record_unknown), those it certainly did not receive (as
+    // record_not_sent), then Azure's answers (as settle_all).
+    struct CallRecord {
+        std::vector<ExchangeRecord> exchanges;
+        ExchangeLinks links;
+        std::vector<std::int64_t> unknown;
+        Instant unknown_retry_at{};
+        std::vector<std::int64_t> not_sent;
+        Instant not_sent_retry_at{};
+        std::vector<Settlement> settlements;
+    };
+    // One Status per settlement, as settle_all; an Error (and nothing
+    // committed) if the exchanges or the other events could not be written.
+    virtual Result<std::vector<Status>> record_call(const CallRecord& call, Instant now, const SlotPolicy& policy) = 0;
     // Applies stale_action to every Planned/Sending event: Expire re-queues
     // and reconciles as settle does; Unresolve keeps the units in flight.
     // `in_flight`: events of requests still awaiting Azure's answer; they are
@@ -256,6 +275,12 @@ public:
     virtual Result<IntegrationRunDetail> integration_run(std::int64_t run_id) = 0;  // not_found
     virtual Result<std::vector<EventDetail>> list_events(const EventQuery& query) = 0;
     virtual Result<StoreMetrics> metrics() = 0;
+    // The console's views (issue 19): bills newest first; accepted units per
+    // usage hour in [from, to), hours without any left out, oldest first; the
+    // latest trouble of any event (error_code set), newest first.
+    virtual Result<std::vector<BillSummary>> list_bills(const BillQuery& query) = 0;
+    virtual Result<std::vector<HourUnits>> accepted_units_by_hour(Instant from, Instant to) = 0;
+    virtual Result<std::vector<EventProblem>> recent_event_problems(std::size_t limit) = 0;
     // /readyz: a write transaction can be started and committed.
     virtual Status writable() = 0;
 };
@@ -385,5 +410,12 @@ Result<BackupSummary> backup_database(const std::string& source_path, const std:
 // An ExchangeLog that appends every record to `store` with fixed links
 // (e.g. the events of one batch). `store` must outlive it.
 std::unique_ptr<ExchangeLog> make_linked_exchange_log(LedgerStore& store, ExchangeLinks links);
+
+// An ExchangeLog that keeps the records, for LedgerStore::record_call.
+class ExchangeBuffer final : public ExchangeLog {
+public:
+    void record(const ExchangeRecord& exchange) override { records.push_back(exchange); }
+    std::vector<ExchangeRecord> records;
+};
 
 }  // namespace meterbridge::store

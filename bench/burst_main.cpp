@@ -2,7 +2,9 @@
 // bill arrives at once: N signed bills (10,000 by default) of 5 products
 // each, one per account, each account its own GUID subscription, posted by
 // 16 keep-alive connections to the real `meterbridge serve` (ITEM_PER_PRODUCT,
-// policy eager, tick 1 s), whose built-in sandbox answers every metering call
+// policy eager, tick 1 s, scheduler.max_batches_in_flight as configured: 8 by
+// default), sending in live mode to a `meterbridge sandbox` process of its own
+// (so that the daemon's RSS is its own) that answers every metering call
 // 100 ms after processing it (a delay_ms fault queued for every call). Timed
 // from the first POST to the last event accepted by the sandbox, with the
 // milestones in between:
@@ -13,7 +15,7 @@
 // between milestones, they add up to burst_seconds). Then every unit at the
 // sandbox is checked against the bills, per (subscription, dimension).
 //
-//   bench_burst [--bills N] [--connections C] [--rtt-ms R] [--daemon PATH]
+//   bench_burst [--bills N] [--connections C] [--rtt-ms R] [--in-flight B] [--daemon PATH]
 #include <cctype>
 #include <cinttypes>
 #include <cmath>
@@ -42,6 +44,7 @@ struct Args {
     int bills = 10000;
     int connections = 16;
     int rtt_ms = 100;
+    int in_flight = 8;  // the daemon's default
     std::string daemon = METERBRIDGE_BINARY;
 };
 
@@ -76,7 +79,7 @@ std::string decimal_of_cents(int cents) {
     return text;
 }
 
-Json burst_config(const std::filesystem::path& dir, int bills) {
+Json burst_config(const std::filesystem::path& dir, int bills, int in_flight, const std::string& azure_url) {
     Json mappings = Json::array();
     Json accounts = Json::array();
     for (int a = 0; a < bills; ++a) {
@@ -88,13 +91,21 @@ Json burst_config(const std::filesystem::path& dir, int bills) {
     }
     // As deployed (signed webhooks, info logs), except the policy: eager, so
     // that sending starts within a tick instead of after the hour closes.
-    return served_config(dir, {{"policy", "eager"}, {"tick_s", 1}},
-                         {{"id", "per-product"},
-                          {"account_ids", accounts},
-                          {"split_usage_line_items", "ITEM_PER_PRODUCT"},
-                          {"plan_id", "standard"},
-                          {"unit_price", "0.01"}},
-                         mappings);
+    Json config = served_config(dir, {{"policy", "eager"}, {"tick_s", 1}, {"max_batches_in_flight", in_flight}},
+                                {{"id", "per-product"},
+                                 {"account_ids", accounts},
+                                 {"split_usage_line_items", "ITEM_PER_PRODUCT"},
+                                 {"plan_id", "standard"},
+                                 {"unit_price", "0.01"}},
+                                mappings);
+    // Live mode, as deployed: Azure is the sandbox process on loopback.
+    config["azure"] = {{"mode", "live"},
+                       {"metering_base_url", azure_url},
+                       {"token_url", azure_url + "/{tenant_id}/oauth2/v2.0/token"},
+                       {"tenant_id", "tenant-bench"},
+                       {"client_id", "client-bench"},
+                       {"client_secret", "env:MB_BENCH_AZURE_SECRET"}};
+    return config;
 }
 
 std::int64_t unix_now() {
@@ -131,17 +142,21 @@ int run(const Args& args) {
     const int expected_events = args.bills * kProducts;
     std::cerr << "bench_burst: " << args.bills << " bills x " << kProducts << " products by " << args.connections
               << " connections, metering answered after " << args.rtt_ms << " ms; data in " << dir << "\n";
+    Child sandbox({args.daemon, "sandbox", "--listen", "127.0.0.1:0"}, {}, dir / "sandbox.log");
+    auto sandbox_url = sandbox.wait_for_line("meterbridge sandbox: listening on ", std::chrono::seconds(30));
+    if (!sandbox_url) throw std::runtime_error("the sandbox did not start: " + sandbox.log());
+    sandbox_url = sandbox_url->substr(0, sandbox_url->find(' '));
     {
-        std::ofstream(dir / "config.json") << burst_config(dir, args.bills).dump(2);
+        std::ofstream(dir / "config.json") << burst_config(dir, args.bills, args.in_flight, *sandbox_url).dump(2);
     }
     Child daemon({args.daemon, "serve", "--config", (dir / "config.json").string()},
                  {{"MB_BENCH_API_KEY", kApiKey},
                   {"MB_BENCH_API_SECRET", kApiSecret},
-                  {"MB_BENCH_OPS_TOKEN", "bench-ops-token"}},
+                  {"MB_BENCH_OPS_TOKEN", "bench-ops-token"},
+                  {"MB_BENCH_AZURE_SECRET", "bench-azure-secret"}},
                  dir / "daemon.log");
-    const auto sandbox_url = daemon.wait_for_line("azure: built-in sandbox at ", std::chrono::seconds(60));
     const auto port_text = daemon.wait_for_line(" listening on 127.0.0.1:", std::chrono::seconds(60));
-    if (!sandbox_url || !port_text) throw std::runtime_error("the daemon did not start: " + daemon.log());
+    if (!port_text) throw std::runtime_error("the daemon did not start: " + daemon.log());
     const auto port = static_cast<std::uint16_t>(std::stoi(*port_text));
     const std::string daemon_url = "http://127.0.0.1:" + std::to_string(port);
 
@@ -209,6 +224,9 @@ int run(const Args& args) {
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(converted_at < 0 ? 100 : 50));
     }
+    // RSS once the burst is over: the daemon idle for two of its 1 s ticks
+    // (it gives its freed heap back when work ends).
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));
     const std::int64_t after = rss_kib(daemon.pid());
 
     // Every unit against the bills, per (subscription, dimension).
@@ -242,7 +260,9 @@ int run(const Args& args) {
     }
 
     daemon.stop(SIGTERM, std::chrono::seconds(30));
+    sandbox.stop(SIGTERM, std::chrono::seconds(10));
     figure("burst_bills", args.bills, "bills");
+    figure("burst_batches_in_flight", args.in_flight, "batches");
     figure("burst_events_expected", expected_events, "events");
     figure("burst_events_accepted", static_cast<double>(accepted), "events");
     figure("burst_rtt", args.rtt_ms, "ms");
@@ -284,10 +304,12 @@ int main(int argc, char** argv) {
             args.connections = std::stoi(argv[++i]);
         } else if (arg == "--rtt-ms" && has_value) {
             args.rtt_ms = std::stoi(argv[++i]);
+        } else if (arg == "--in-flight" && has_value) {
+            args.in_flight = std::stoi(argv[++i]);
         } else if (arg == "--daemon" && has_value) {
             args.daemon = argv[++i];
         } else {
-            std::cerr << "usage: bench_burst [--bills N] [--connections C] [--rtt-ms R] [--daemon PATH]\n";
+            std::cerr << "usage: bench_burst [--bills N] [--connections C] [--rtt-ms R] [--in-flight B] [--daemon PATH]\n";
             return 2;
         }
     }

@@ -17,6 +17,7 @@
 #include "cli/commands.hpp"
 #include "cli/config_file.hpp"
 #include "cli/daemon.hpp"
+#include "platform/free_memory.hpp"
 #include "platform/logging.hpp"
 #include "platform/systemd_notify.hpp"
 
@@ -64,6 +65,7 @@ int serve_command(Args args) {
     }
     const int drain_seconds = *drain_s;
 
+    limit_heap_arenas();
     // Signals are taken synchronously by this thread; block them before any
     // other thread starts so that none of those receives them.
     sigset_t signals;

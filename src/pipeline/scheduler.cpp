@@ -7,6 +7,7 @@
 #include "meterbridge/core/conversion.hpp"
 #include "meterbridge/core/dispatch.hpp"
 #include "meterbridge/core/slotting.hpp"
+#include "platform/free_memory.hpp"
 #include "platform/systemd_notify.hpp"
 
 namespace meterbridge::app {
@@ -522,6 +523,7 @@ void Scheduler::loop() {
     Duration period = std::chrono::seconds{std::max<std::int64_t>(1, deps_.scheduler.tick_s)};
     if (watchdog && *watchdog < period) period = *watchdog;
     Instant last_prune{};
+    bool busy = false;  // the last pass converted or a batch was answered since the one before
     while (true) {
         {
             std::unique_lock lock(mutex_);
@@ -531,11 +533,17 @@ void Scheduler::loop() {
         }
         try {
             TickReport report = pass();
+            bool sending_idle = false;
             {
                 std::lock_guard lock(send_mutex_);
                 report.add_sending(sent_);
                 sent_ = {};
+                sending_idle = idle();
             }
+            const bool worked = report.versions_processed > 0 || report.batches_sent > 0;
+            // A burst has just ended: its buffers go back to the system.
+            if (busy && !worked && sending_idle) release_free_memory();
+            busy = worked;
             if (report.batches_sent > 0 || report.versions_processed > 0) {
                 spdlog::info("tick: {} versions, {} events planned, {} batches answered, {} accepted, {} rejected, "
                              "{} re-queued",

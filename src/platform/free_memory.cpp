@@ -1,0 +1,15 @@
+#include "platform/free_memory.hpp"
+
+#include <malloc.h>
+
+#include <cstdlib>
+
+namespace meterbridge::app {
+
+void release_free_memory() noexcept { ::malloc_trim(0); }
+
+void limit_heap_arenas() noexcept {
+    if (std::getenv("MALLOC_ARENA_MAX") == nullptr) ::mallopt(M_ARENA_MAX, 2);
+}
+
+}  // namespace meterbridge::app

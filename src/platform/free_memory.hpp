@@ -1,0 +1,17 @@
+#pragma once
+// Returning freed heap memory to the system. glibc keeps what a thread's
+// arena once held: after a month-start burst the sending and I/O threads'
+// arenas would hold their peak for the life of the process.
+namespace meterbridge::app {
+
+// malloc_trim(0): gives back the free pages of every arena. Costs a walk of
+// the heaps (about a millisecond), so callers do it when work has just ended.
+void release_free_memory() noexcept;
+
+// At most two malloc arenas (glibc's default is eight per core): the daemon's
+// threads mostly wait on the network and the disk, so they rarely contend for
+// the heap, and every extra arena keeps its own peak. Call before any thread
+// starts. MALLOC_ARENA_MAX in the environment still wins.
+void limit_heap_arenas() noexcept;
+
+}  // namespace meterbridge::app

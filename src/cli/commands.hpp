@@ -13,6 +13,7 @@ int check_config_command(Args args);
 int sandbox_command(Args args);
 int reconcile_command(Args args);
 int healthcheck_command(Args args);
+int backup_command(Args args);
 int simulate_command(Args args);
 
 }  // namespace meterbridge::app

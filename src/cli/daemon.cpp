@@ -20,7 +20,9 @@
 #include "meterbridge/net/router.hpp"
 #include "meterbridge/sandbox/sandbox.hpp"
 #include "meterbridge/store/store.hpp"
+#include "ops/metrics_text.hpp"
 #include "ops/ops_api.hpp"
+#include "cli/daemon_watchdog.hpp"
 #include "cli/reconcile_sources.hpp"
 #include "pipeline/scheduler.hpp"
 #include "reconcile/reconciler.hpp"
@@ -40,14 +42,17 @@ struct Daemon::Parts {
     std::unique_ptr<m3ter::ApiClient> m3ter;
     std::unique_ptr<m3ter::AccountSource> accounts;
     std::unique_ptr<Scheduler> scheduler;
+    std::function<SteadyTime()> scheduler_progress;  // when its loop last completed a pass
     std::unique_ptr<ReconcileSources> reconcile_sources;
     std::unique_ptr<Reconciler> reconciler;  // runs on its own thread; uses the sources, the store, the scheduler
+    ResponseCounts webhook_responses;
     std::unique_ptr<WebhookContext> webhook;
     std::unique_ptr<DeliveryCommitter> committer;  // calls back into the webhook context and the scheduler
     std::unique_ptr<WorkerPool> fetchers;          // m3ter fetches of the webhook; submit to the committer
     std::unique_ptr<OpsContext> ops;
     net::Router router;
     std::unique_ptr<net::HttpServer> server;
+    std::unique_ptr<WatchdogMonitor> watchdog;  // probes the server, the store and the scheduler: goes first
     bool stopped = false;
 };
 
@@ -127,6 +132,8 @@ void start_azure(Daemon::Parts& parts) {
                                                                   parts.config.storage.payload_retention_days, *parts.store, parts.clock, *parts.http,
                                                                   *parts.tokens, parts.accounts.get(), metering,
                                                                   [committer] { return committer->busy(); }});
+    // For the watchdog and /metrics: its loop never waits on Azure (issue 17).
+    parts.scheduler_progress = [scheduler = parts.scheduler.get()] { return scheduler->last_progress(); };
 }
 
 void start_reconciler(Daemon::Parts& parts) {
@@ -161,6 +168,16 @@ void start_http(Daemon::Parts& parts) {
         return reconciler->request(ReconcileRequest{from, to, std::move(sources)}, "api");
     };
     parts.ops->wake_reconciler = [reconciler] { reconciler->wake(); };
+    parts.webhook->responses = &parts.webhook_responses;
+    parts.ops->process_metrics = [&parts](ProcessMetrics& metrics) {
+        metrics.scheduler_pass_age_seconds =
+            std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - parts.scheduler_progress())
+                .count();
+        for (const int hundreds : {2, 4, 5}) {
+            metrics.webhook_responses.emplace_back(std::to_string(hundreds) + "xx",
+                                                   parts.webhook_responses.of_class(hundreds));
+        }
+    };
     add_webhook_route(parts.router, *parts.webhook);
     add_ops_routes(parts.router, *parts.ops);
 
@@ -191,6 +208,9 @@ std::unique_ptr<Daemon> Daemon::start(Config config) {
     start_http(*parts);
     parts->scheduler->start();
     parts->reconciler->start();
+    parts->watchdog = start_watchdog(
+        WatchdogParts{*parts->server, *parts->store, parts->scheduler_progress,
+                      std::chrono::seconds{std::max<std::int64_t>(1, parts->config.scheduler.tick_s)}});
     spdlog::info("meterbridge {} listening on {}:{} ({} integrations, scheduler {}, db {})", METERBRIDGE_VERSION,
                  parts->server->address(), parts->server->port(), parts->config.rules.integrations.size(),
                  to_string(parts->config.scheduler.policy), parts->config.storage.sqlite_path);
@@ -204,6 +224,7 @@ Daemon::~Daemon() { stop(std::chrono::seconds(10)); }
 void Daemon::stop(Duration deadline) {
     if (parts_->stopped) return;
     parts_->stopped = true;
+    if (parts_->watchdog) parts_->watchdog->stop();  // systemd stops watching once STOPPING=1 is sent
     parts_->server->stop(deadline);  // no new deliveries; those in flight finish
     parts_->fetchers->stop();        // a fetch in progress submits its delivery; the queued ones had no one waiting
     parts_->committer->stop();       // what is queued is committed and answered

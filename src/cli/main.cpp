@@ -18,6 +18,8 @@ constexpr const char* kUsage =
     "            [--format table|json|csv]\n"
     "                                        compare Azure's records with the ledger (exit 0 matched,\n"
     "                                        1 discrepancies, 2 error)\n"
+    "  backup --to FILE [--db PATH | --config FILE]\n"
+    "                                        copy the database while the daemon runs (checked, never overwrites)\n"
     "  simulate --config FILE [--format table|json] [--at ISO-8601] [--account FILE] BILL.json\n"
     "                                        dry run: what a bill would produce per integration (targets,\n"
     "                                        hours, held items); no database, Azure or m3ter (exit 0 ran,\n"
@@ -43,6 +45,7 @@ int main(int argc, char** argv) {
     if (command == "sandbox") return meterbridge::app::sandbox_command(rest);
     if (command == "reconcile") return meterbridge::app::reconcile_command(rest);
     if (command == "healthcheck") return meterbridge::app::healthcheck_command(rest);
+    if (command == "backup") return meterbridge::app::backup_command(rest);
     if (command == "simulate") return meterbridge::app::simulate_command(rest);
     if (command == "help" || command == "--help" || command == "-h") {
         std::fputs(kUsage, stdout);

@@ -48,9 +48,32 @@ bool is_env_name(std::string_view name) {
     });
 }
 
+constexpr std::string_view kCredentialsDirectory = "CREDENTIALS_DIRECTORY";
+
+// A file name inside $CREDENTIALS_DIRECTORY, never a way out of it.
+bool is_credential_name(std::string_view name) {
+    return !name.empty() && name != "." && name != ".." && name.find('/') == std::string_view::npos &&
+           name.find('\0') == std::string_view::npos;
+}
+
+// The file's contents as the secret; `path` (never the contents) in the errors.
+std::string read_secret_file(const SecretSource& secrets, const std::string& path, const std::string& key) {
+    auto contents = secrets.file(path);
+    if (!contents) throw ConfigError(key, "cannot read secret file " + path);
+    // One trailing newline (as editors and `echo` write it) is not part of the secret.
+    if (!contents->empty() && contents->back() == '\n') {
+        contents->pop_back();
+        if (!contents->empty() && contents->back() == '\r') contents->pop_back();
+    }
+    if (contents->empty()) throw ConfigError(key, "secret file " + path + " is empty");
+    return std::move(*contents);
+}
+
 Secret resolve_secret(const Json& value, const std::string& key, const SecretSource& secrets,
                       ConfigWarnings& warnings) {
-    if (!value.is_string()) fail_config_type(key, value, "a string (\"env:NAME\", \"file:/path\" or a literal)");
+    if (!value.is_string()) {
+        fail_config_type(key, value, "a string (\"env:NAME\", \"file:/path\", \"credential:NAME\" or a literal)");
+    }
     const auto& text = value.get_ref<const std::string&>();
     if (text.empty()) throw ConfigError(key, "must not be empty");
     if (text.rfind("env:", 0) == 0) {
@@ -64,17 +87,26 @@ Secret resolve_secret(const Json& value, const std::string& key, const SecretSou
     if (text.rfind("file:", 0) == 0) {
         const std::string path = text.substr(5);
         if (path.empty()) throw ConfigError(key, "'file:' needs a path");
-        auto contents = secrets.file(path);
-        if (!contents) throw ConfigError(key, "cannot read secret file " + path);
-        // One trailing newline (as editors and `echo` write it) is not part of the secret.
-        if (!contents->empty() && contents->back() == '\n') {
-            contents->pop_back();
-            if (!contents->empty() && contents->back() == '\r') contents->pop_back();
-        }
-        if (contents->empty()) throw ConfigError(key, "secret file " + path + " is empty");
-        return Secret(std::move(*contents), text);
+        return Secret(read_secret_file(secrets, path, key), text);
     }
-    warnings.push_back("literal secret in " + key + " (prefer \"env:NAME\" or \"file:/path\")");
+    if (text.rfind("credential:", 0) == 0) {
+        // systemd's LoadCredential= puts each secret in a private, read-only
+        // directory that only this service can read and names it in
+        // $CREDENTIALS_DIRECTORY; its path changes per unit, so the config
+        // names the credential, not the file.
+        const std::string name = text.substr(11);
+        if (!is_credential_name(name)) {
+            throw ConfigError(key, "'" + text + "' does not name a credential (a file name: no '/', not '.' or '..')");
+        }
+        const auto directory = secrets.env(std::string(kCredentialsDirectory));
+        if (!directory || directory->empty()) {
+            throw ConfigError(key, "'" + text + "' needs $CREDENTIALS_DIRECTORY, which systemd sets for a unit with "
+                                   "LoadCredential=" + name + ":...; it is not set");
+        }
+        return Secret(read_secret_file(secrets, *directory + "/" + name, key), text);
+    }
+    warnings.push_back("literal secret in " + key +
+                       " (prefer \"env:NAME\", \"file:/path\" or \"credential:NAME\")");
     return Secret(text, "literal");
 }
 

@@ -233,9 +233,14 @@ std::string client_address(const net::HttpRequest& request, const std::vector<Ci
 
 void add_webhook_route(Router& router, WebhookContext& context) {
     auto handler = std::make_shared<WebhookHandler>(context);
+    ResponseCounts* counts = context.responses;
     router.add("POST", context.webhook.path,
-               [handler](const net::HttpRequest& request, const PathParams&, net::Responder respond) {
-                   handler->handle(request, std::move(respond));
+               [handler, counts](const net::HttpRequest& request, const PathParams&, net::Responder respond) {
+                   if (counts == nullptr) return handler->handle(request, std::move(respond));
+                   handler->handle(request, [counts, respond = std::move(respond)](net::HttpResponse response) {
+                       counts->count(response.status);
+                       respond(std::move(response));
+                   });
                });
 }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "intake/delivery_committer.hpp"
+#include "intake/response_counts.hpp"
 #include "intake/worker_pool.hpp"
 #include "meterbridge/m3ter/api_client.hpp"
 #include "meterbridge/m3ter/m3ter_config.hpp"
@@ -28,6 +29,7 @@ struct WebhookContext {
     m3ter::ApiClient* m3ter = nullptr;  // null: id-only deliveries cannot be fetched
     std::function<void()> wake_scheduler;
     WorkerPool* fetchers = nullptr;  // where m3ter fetches run; required with `m3ter`
+    ResponseCounts* responses = nullptr;  // counts every answer by status class; may be null
 };
 
 void add_webhook_route(net::Router& router, WebhookContext& context);

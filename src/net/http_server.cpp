@@ -374,6 +374,8 @@ std::size_t HttpServer::open_connections() const {
     return impl_->sessions.size();
 }
 
+void HttpServer::post(std::function<void()> task) { asio::post(impl_->ioc, std::move(task)); }
+
 void HttpServer::stop(Duration deadline) {
     {
         std::unique_lock lock(impl_->mutex);

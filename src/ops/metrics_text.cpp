@@ -195,6 +195,30 @@ std::string render_metrics(const store::StoreMetrics& metrics, const ProcessMetr
                   "Exchanges with the Entra token endpoint in the retained exchange log, by HTTP status (0: no answer).",
                   metrics.token_http_status);
 
+    // Issue 18's alerts: Azure unreachable for long, a stalled scheduler, webhook 5xx.
+    out.family("meterbridge_azure_last_success_age_seconds", "gauge",
+               "Seconds since the latest metering call Azure answered 2xx, in the retained exchange log "
+               "(-1: none there).");
+    std::int64_t azure_age = -1;
+    if (metrics.last_azure_success) {
+        azure_age = std::max<std::int64_t>(
+            0, std::chrono::duration_cast<std::chrono::seconds>(now - *metrics.last_azure_success).count());
+    }
+    out.sample("meterbridge_azure_last_success_age_seconds", azure_age);
+    if (process.scheduler_pass_age_seconds) {
+        out.family("meterbridge_scheduler_last_pass_age_seconds", "gauge",
+                   "Seconds since the scheduler's loop last completed a pass (it passes every scheduler.tick_s "
+                   "when idle).");
+        out.sample("meterbridge_scheduler_last_pass_age_seconds", *process.scheduler_pass_age_seconds);
+    }
+    if (!process.webhook_responses.empty()) {
+        out.family("meterbridge_webhook_responses_total", "counter",
+                   "Answers to m3ter webhook deliveries since the daemon started, by status class.");
+        for (const auto& [code, count] : process.webhook_responses) {
+            out.sample("meterbridge_webhook_responses_total", static_cast<std::int64_t>(count), {{"code", code}});
+        }
+    }
+
     out.family("meterbridge_token_refreshes_total", "counter",
                "Access tokens requested from Entra since the daemon started.");
     out.sample("meterbridge_token_refreshes_total",

@@ -38,6 +38,10 @@ private:
 struct ProcessMetrics {
     std::optional<std::uint64_t> token_fetches;  // TokenProvider::fetch_count(); nullopt: no provider
     std::optional<SendingFigures> sending;       // the scheduler's window and send latency; nullopt: none
+    // Seconds since the scheduler's loop last completed a pass; nullopt: not known here.
+    std::optional<std::int64_t> scheduler_pass_age_seconds = {};
+    // Webhook answers since start by status class ("2xx", "4xx", "5xx"); empty: not counted here.
+    std::vector<std::pair<std::string, std::uint64_t>> webhook_responses = {};
 };
 
 // Every meterbridge_* family from the store's metrics at `now`. Families are

@@ -410,6 +410,7 @@ net::HttpResponse metrics(OpsContext& context) {
     ProcessMetrics process;
     if (context.tokens != nullptr) process.token_fetches = context.tokens->fetch_count();
     if (context.sending_figures) process.sending = context.sending_figures();
+    if (context.process_metrics) context.process_metrics(process);
     std::string text = render_metrics(*figures, process, now);
     if (context.reconciliations != nullptr) {
         auto runs = context.reconciliations->list_reconciliations(store::ReconciliationQuery{});

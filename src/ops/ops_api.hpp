@@ -19,6 +19,8 @@ class TokenProvider;
 
 namespace meterbridge::app {
 
+struct ProcessMetrics;  // ops/metrics_text.hpp
+
 // What the ops routes need. Everything referenced must outlive the router.
 struct OpsContext {
     const OpsConfig& ops;
@@ -40,6 +42,8 @@ struct OpsContext {
     std::function<void()> wake_reconciler;              // after clock changes (tests)
 
     std::function<SendingFigures()> sending_figures;  // the scheduler's window and latency; may be empty
+    // Adds the daemon's own figures (scheduler progress, webhook answers) to /metrics; may be empty.
+    std::function<void(ProcessMetrics&)> process_metrics = {};
 };
 
 // Adds every ops route (and /healthz, /readyz, /metrics) to `router`.

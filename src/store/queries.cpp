@@ -293,6 +293,15 @@ Result<StoreMetrics> SqliteStore::metrics() {
                 counts[st.integer(1)] = st.int64(2);
             }
         }
+        {
+            // Newest first along exchanges_started: stops at the latest success,
+            // however long the retained log. Metering calls only: a reconciliation
+            // read that works says nothing about sending.
+            sqlite::Statement st = db.prepare(
+                "SELECT started_at FROM exchanges WHERE kind = 'azure' AND status BETWEEN 200 AND 299 "
+                "AND reconciliation_id IS NULL ORDER BY started_at DESC LIMIT 1");
+            if (st.step()) m.last_azure_success = from_ms(st.int64(0));
+        }
         return m;
     });
 }

@@ -409,6 +409,43 @@ TEST(Config, SecretsFromFilesLoseOneTrailingNewline) {
     EXPECT_EQ(config.ops.token->reference(), "file:/run/crlf");
 }
 
+// systemd's LoadCredential= (issue 18): the secret is the file NAME in
+// $CREDENTIALS_DIRECTORY, read like file: (one trailing newline dropped).
+TEST(Config, SecretsFromSystemdCredentials) {
+    FakeSecrets secrets;
+    secrets.vars["CREDENTIALS_DIRECTORY"] = "/run/credentials/meterbridge.service";
+    secrets.files = {{"/run/credentials/meterbridge.service/api-key", "cred-key\n"},
+                     {"/run/credentials/meterbridge.service/ops-token", "cred-token"}};
+    const Config config = parse(with(R"({"webhook":{"api_key":"credential:api-key"},
+                                         "ops":{"token":"credential:ops-token"}})"),
+                                secrets);
+    EXPECT_EQ(config.webhook.api_key->value(), "cred-key");
+    EXPECT_EQ(config.webhook.api_key->reference(), "credential:api-key");
+    EXPECT_EQ(config.ops.token->value(), "cred-token");
+    EXPECT_FALSE(has_warning(config, "literal secret"));
+}
+
+TEST(Config, CredentialSecretsNeedTheDirectoryAndStayInside) {
+    FakeSecrets secrets;
+    Failure f = failure(with(R"({"ops":{"token":"credential:ops-token"}})"), secrets);
+    EXPECT_EQ(f.key, "ops.token");
+    EXPECT_NE(f.message.find("needs $CREDENTIALS_DIRECTORY"), std::string::npos) << f.message;
+    EXPECT_NE(f.message.find("LoadCredential=ops-token"), std::string::npos) << f.message;
+
+    secrets.vars["CREDENTIALS_DIRECTORY"] = "/run/creds";
+    secrets.files = {{"/run/creds/empty", "\n"}, {"/etc/passwd", "root"}, {"/run/creds/../x", "x"}};
+    f = failure(with(R"({"ops":{"token":"credential:missing"}})"), secrets);
+    EXPECT_EQ(f.message, "cannot read secret file /run/creds/missing");
+    EXPECT_EQ(failure(with(R"({"ops":{"token":"credential:empty"}})"), secrets).message,
+              "secret file /run/creds/empty is empty");
+    for (const char* bad : {"credential:", "credential:.", "credential:..", "credential:../x", "credential:a/b",
+                            "credential:/etc/passwd"}) {
+        f = failure(with(std::string(R"({"ops":{"token":")") + bad + "\"}}"), secrets);
+        EXPECT_EQ(f.key, "ops.token") << bad;
+        EXPECT_NE(f.message.find("does not name a credential"), std::string::npos) << bad << ": " << f.message;
+    }
+}
+
 TEST(Config, LiteralSecretsAreAcceptedWithAWarning) {
     const Config config = parse(with(R"({"ops":{"token":"hunter2"}})"));
     EXPECT_EQ(config.ops.token->value(), "hunter2");

@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/bill_delivery.hpp"
+
 #include "support/temp_dir.hpp"
 
 namespace meterbridge::app {
@@ -57,20 +59,7 @@ private:
     sqlite3* db_ = nullptr;
 };
 
-store::Delivery bill_delivery(int n) {
-    store::Delivery d;
-    d.body = "{\"n\":" + std::to_string(n) + "}";
-    d.remote_addr = "127.0.0.1";
-    d.kind = BillEventKind::Updated;
-    Bill bill;
-    bill.id = "b-" + std::to_string(n);
-    bill.version = 1;
-    bill.account_id = "acc-1";
-    bill.currency = "USD";
-    d.bill = bill;
-    d.bill_json = "{\"id\":\"" + bill.id + "\"}";
-    return d;
-}
+using testing::bill_delivery;
 
 // An IntakeStore that tells when a group commit has begun, then records
 // through the real store (which then waits for the database lock).

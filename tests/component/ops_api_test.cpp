@@ -783,6 +783,52 @@ TEST(MetricsText, SendingWindowAndLatencyHistogram) {
     EXPECT_NE(empty.find("meterbridge_send_latency_seconds_count 0\n"), std::string::npos);
 }
 
+// Issue 18's alerts read these: the age of the latest 2xx metering call (-1:
+// none in the log), the scheduler's last pass and the webhook answers by class
+// (only when the daemon supplies them).
+TEST(MetricsText, AzureSuccessAgeSchedulerPassAgeAndWebhookAnswers) {
+    store::StoreMetrics metrics;
+    metrics.last_azure_success = at("2026-01-01T09:00:00Z");
+    ProcessMetrics process;
+    process.scheduler_pass_age_seconds = 4;
+    process.webhook_responses = {{"2xx", 10}, {"4xx", 2}, {"5xx", 3}};
+    const std::string text = render_metrics(metrics, process, at("2026-01-01T09:05:30Z"));
+    for (const char* line : {"meterbridge_azure_last_success_age_seconds 330\n",
+                             "# TYPE meterbridge_scheduler_last_pass_age_seconds gauge\n",
+                             "meterbridge_scheduler_last_pass_age_seconds 4\n",
+                             "# TYPE meterbridge_webhook_responses_total counter\n",
+                             "meterbridge_webhook_responses_total{code=\"5xx\"} 3\n",
+                             "meterbridge_webhook_responses_total{code=\"2xx\"} 10\n"}) {
+        EXPECT_NE(text.find(line), std::string::npos) << line << text;
+    }
+    const std::string empty = render_metrics({}, {}, at("2026-01-01T09:05:30Z"));
+    EXPECT_NE(empty.find("meterbridge_azure_last_success_age_seconds -1\n"), std::string::npos) << empty;
+    EXPECT_EQ(empty.find("meterbridge_scheduler_last_pass_age_seconds"), std::string::npos);
+    EXPECT_EQ(empty.find("meterbridge_webhook_responses_total"), std::string::npos);
+}
+
+// The store finds the latest 2xx metering call; failures and reconciliation reads do not count.
+TEST_F(OpsApiTest, MetricsShowTheLatestSuccessfulAzureCall) {
+    const auto append = [&](int status, const char* started) {
+        ExchangeRecord exchange;
+        exchange.kind = ExchangeKind::Azure;
+        exchange.method = "POST";
+        exchange.url = "https://marketplaceapi.microsoft.com/api/batchUsageEvent";
+        exchange.status = status;
+        exchange.started = at(started);
+        ASSERT_TRUE(store->append_exchange(exchange, {}).ok());
+    };
+    start();
+    EXPECT_NE(call("GET", "/metrics", {}, std::nullopt).body.find("meterbridge_azure_last_success_age_seconds -1\n"),
+              std::string::npos);
+    append(200, "2026-01-01T08:00:00Z");
+    append(503, "2026-01-01T08:30:00Z");
+    append(0, "2026-01-01T08:40:00Z");
+    clock.set(at("2026-01-01T09:00:00Z"));
+    const std::string text = call("GET", "/metrics", {}, std::nullopt).body;
+    EXPECT_NE(text.find("meterbridge_azure_last_success_age_seconds 3600\n"), std::string::npos) << text;
+}
+
 // ------------------------------------------------------------------ testing clock
 
 TEST_F(OpsApiTest, TestingClockIsAbsentUnlessEnabled) {

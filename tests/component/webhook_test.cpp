@@ -33,6 +33,7 @@ protected:
         committer = std::make_unique<DeliveryCommitter>(*store);
         context = std::make_unique<WebhookContext>(
             WebhookContext{config.webhook, config.server, *committer, clock, m3ter, [this] { ++wakes; }, &fetchers});
+        context->responses = &responses;
         add_webhook_route(router, *context);
     }
 
@@ -86,6 +87,7 @@ protected:
     ManualClock clock{at("2026-01-01T09:00:00Z")};
     std::unique_ptr<store::Store> store = store::open_sqlite_store(":memory:");
     std::unique_ptr<DeliveryCommitter> committer;
+    ResponseCounts responses;  // before the context, which points at it
     std::unique_ptr<WebhookContext> context;
     net::HttpClient http;
     net::Router router;
@@ -120,6 +122,22 @@ TEST_F(WebhookTest, ADeliveryThatCannotBeStoredGets503AndNothingIsAcknowledged) 
     EXPECT_EQ(answer.status, 503) << answer.body;
     EXPECT_EQ(wakes, 0);
     EXPECT_EQ(store->bill_detail("b-1").error().code, store::kNotFound);
+}
+
+// Issue 18: every answer is counted by status class for
+// meterbridge_webhook_responses_total (the 5xx alert).
+TEST_F(WebhookTest, EveryAnswerIsCountedByItsStatusClass) {
+    start();
+    EXPECT_EQ(post(kBill).status, 202);
+    EXPECT_EQ(post(kBill, "text/plain").status, 415);
+    EXPECT_EQ(post(kBill, "application/json", std::string("wrong")).status, 401);
+    committer->stop();
+    EXPECT_EQ(post(kBill).status, 503);
+    EXPECT_EQ(responses.of_class(2), 1U);
+    EXPECT_EQ(responses.of_class(4), 2U);
+    EXPECT_EQ(responses.of_class(5), 1U);
+    EXPECT_EQ(responses.of_class(3), 0U);
+    EXPECT_EQ(responses.of_class(9), 0U);
 }
 
 TEST_F(WebhookTest, BadRequestsGetTheirStatusAndAreNotStoredAsBills) {

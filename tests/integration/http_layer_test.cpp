@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <future>
 #include <thread>
 
@@ -164,6 +165,22 @@ TEST(HttpLayer, StopLetsRequestsInFlightFinishAndIsSafeTwice) {
     EXPECT_EQ(result->body, "late");
     server->stop();
     EXPECT_FALSE(client.send(HttpRequestSpec{"GET", url(*server, "/"), {}, {}, {}}).ok());
+}
+
+// The watchdog's probe of the event loop (issue 18): a posted task runs on an
+// I/O thread; after stop() it never runs.
+TEST(HttpLayer, PostedTasksRunOnAnIoThreadUntilStop) {
+    auto server = serve(echo());
+    std::promise<std::thread::id> ran;
+    server->post([&] { ran.set_value(std::this_thread::get_id()); });
+    auto future = ran.get_future();
+    ASSERT_EQ(future.wait_for(5s), std::future_status::ready);
+    EXPECT_NE(future.get(), std::this_thread::get_id());
+    server->stop();
+    std::atomic<bool> ran_after_stop{false};
+    server->post([&] { ran_after_stop = true; });
+    std::this_thread::sleep_for(50ms);
+    EXPECT_FALSE(ran_after_stop.load());
 }
 
 TEST(HttpLayer, AResetResponseAbortsTheConnection) {

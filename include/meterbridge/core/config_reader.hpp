@@ -48,7 +48,7 @@ public:
     Secret(std::string value, std::string reference) : value_(std::move(value)), reference_(std::move(reference)) {}
 
     const std::string& value() const noexcept { return value_; }
-    // How it was given: "env:NAME", "file:/path" or "literal". Not secret.
+    // How it was given: "env:NAME", "file:/path", "credential:NAME" or "literal". Not secret.
     const std::string& reference() const noexcept { return reference_; }
     static std::string_view masked() noexcept { return "***"; }
 
@@ -98,8 +98,9 @@ public:
     // '/' is dropped. Plain http only to loopback when `require_https`.
     std::string url(std::string_view name, std::string fallback, bool require_https = false) const;
 
-    // "env:NAME", "file:/path" or a literal (warned about). Errors name the
-    // key and the variable or path, never a value.
+    // "env:NAME", "file:/path", "credential:NAME" (the file NAME in
+    // $CREDENTIALS_DIRECTORY, systemd's LoadCredential=) or a literal (warned
+    // about). Errors name the key and the variable or path, never a value.
     std::optional<Secret> optional_secret(std::string_view name, const SecretSource& secrets,
                                           ConfigWarnings& warnings) const;
     Secret required_secret(std::string_view name, const SecretSource& secrets, ConfigWarnings& warnings) const;

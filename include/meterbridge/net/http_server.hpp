@@ -68,6 +68,11 @@ public:
     // Connections currently open (for tests and metrics).
     std::size_t open_connections() const;
 
+    // Queues `task` on the event loop, behind what is already queued, to run
+    // on an I/O thread; after stop() it never runs. The watchdog posts a no-op
+    // here to learn that the loop still answers (platform/watchdog_monitor).
+    void post(std::function<void()> task);
+
     struct Impl;
 
 private:

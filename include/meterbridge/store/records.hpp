@@ -267,6 +267,7 @@ struct StoreMetrics {
     std::int64_t versions_waiting_on_m3ter = 0;  // current, unprocessed, deferred after an m3ter failure
     std::map<int, std::int64_t> azure_http_status;  // status -> exchanges in the log (0: no answer)
     std::map<int, std::int64_t> token_http_status;  // the same for the token endpoint
+    std::optional<Instant> last_azure_success;      // start of the latest 2xx metering call in the log
     // Line items held by the current versions of bills, per (integration,
     // reason) and the currency of their bill, sorted.
     struct HeldInCurrency {

@@ -394,6 +394,19 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const StoreOpt
 // The schema must be the one this build writes.
 Result<std::vector<recon::LedgerEvent>> read_reconciliation_events(const std::string& path, Instant from, Instant to);
 
+// `meterbridge backup` (issue 18): copies the database at `source_path` to
+// `target_path` with SQLite's online backup API, as one snapshot, beside a
+// running daemon (no lock taken; the daemon's writes go on). The copy is a
+// single file (journal_mode DELETE) that passed integrity_check; it is
+// written as `target_path`.partial and renamed, and an existing
+// `target_path` is refused (invalid_field "to"). A missing source is
+// not_found. Restoring is copying it back while the daemon is stopped.
+struct BackupSummary {
+    std::int64_t bytes = 0;
+    int schema_version = 0;  // PRAGMA user_version of the copy
+};
+Result<BackupSummary> backup_database(const std::string& source_path, const std::string& target_path);
+
 // An ExchangeLog that appends every record to `store` with fixed links
 // (e.g. the events of one batch). `store` must outlive it.
 std::unique_ptr<ExchangeLog> make_linked_exchange_log(LedgerStore& store, ExchangeLinks links);

@@ -8,7 +8,6 @@
 #include "meterbridge/core/dispatch.hpp"
 #include "meterbridge/core/slotting.hpp"
 #include "platform/free_memory.hpp"
-#include "platform/systemd_notify.hpp"
 
 namespace meterbridge::app {
 namespace {
@@ -224,6 +223,12 @@ void Scheduler::process_pending_versions(TickReport& report) {
         std::vector<Status> statuses;
         if (!converted.empty()) {
             statuses = deps_.store.apply_conversions(converted, deps_.clock.now(), policy_);
+        }
+        {
+            // A long backlog is progress too: the watchdog must not take a
+            // pass converting 100,000 bills for a stuck scheduler.
+            std::lock_guard lock(mutex_);
+            last_progress_ = std::chrono::steady_clock::now();
         }
         for (std::size_t i = 0; i < applied.size(); ++i) {
             const store::BillVersionRecord& version = *applied[i];
@@ -516,12 +521,9 @@ void Scheduler::stop() {
 }
 
 void Scheduler::loop() {
-    // Under a systemd watchdog the loop passes at least twice per interval
-    // and pings after each pass, so a stuck scheduler gets the service
-    // restarted. A pass never waits on Azure: the sending threads do.
-    const auto watchdog = systemd::watchdog_interval();
-    Duration period = std::chrono::seconds{std::max<std::int64_t>(1, deps_.scheduler.tick_s)};
-    if (watchdog && *watchdog < period) period = *watchdog;
+    // The watchdog is pinged by the daemon's health monitor (cli/daemon_watchdog),
+    // which reads last_progress(): a pass must finish within its bound.
+    const Duration period = std::chrono::seconds{std::max<std::int64_t>(1, deps_.scheduler.tick_s)};
     Instant last_prune{};
     bool busy = false;  // the last pass converted or a batch was answered since the one before
     while (true) {
@@ -563,7 +565,6 @@ void Scheduler::loop() {
             std::lock_guard lock(mutex_);
             last_progress_ = std::chrono::steady_clock::now();
         }
-        if (watchdog) systemd::watchdog();
     }
 }
 

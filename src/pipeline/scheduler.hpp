@@ -91,8 +91,8 @@ public:
     // and joins every thread. Idempotent.
     void stop();
 
-    // The steady time the loop last finished a pass (or started): a pass
-    // converts and slots, it never waits on Azure. For the watchdog.
+    // The steady time the loop last finished a pass or converted a page of
+    // bill versions (or started): a pass never waits on Azure. For the watchdog.
     std::chrono::steady_clock::time_point last_progress() const;
     // The sending window and latency, for /metrics.
     SendingFigures sending_figures() const;

@@ -30,6 +30,7 @@
 #include "meterbridge/sandbox/sandbox_core.hpp"
 #include "meterbridge/store/store.hpp"
 #include "support/azure_test_support.hpp"
+#include "support/bill_delivery.hpp"
 #include "support/store_test_support.hpp"
 
 namespace meterbridge::app {
@@ -286,13 +287,7 @@ protected:
         const std::string text = R"({"id":")" + bill + R"(","version":)" + std::to_string(version) +
                                  R"(,"accountId":"acc-)" + std::to_string(account) +
                                  R"(","status":"APPROVED","currency":"USD","lineItems":[)" + items + "]}";
-        store::Delivery delivery;
-        delivery.body = text;
-        delivery.remote_addr = "127.0.0.1";
-        delivery.received_at = clock_.now();
-        delivery.kind = BillEventKind::Updated;
-        delivery.bill = parse_bill(parse_exact_json(text).value()).value();
-        delivery.bill_json = text;
+        const auto delivery = testing::bill_delivery_of(text, clock_.now());
         for (const auto& result : store_->record_deliveries(std::vector{delivery})) ASSERT_TRUE(result.ok());
     }
 

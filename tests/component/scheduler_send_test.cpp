@@ -15,6 +15,7 @@
 #include "meterbridge/core/exact_json.hpp"
 #include "meterbridge/store/store.hpp"
 #include "support/azure_test_support.hpp"
+#include "support/bill_delivery.hpp"
 #include "sqlite.hpp"
 
 namespace meterbridge::app {
@@ -114,13 +115,7 @@ protected:
                                  R"(","status":"APPROVED","currency":"USD","lineItems":[)"
                                  R"({"lineItemType":"USAGE","subtotal":)" +
                                  subtotal + "}]}";
-        store::Delivery delivery;
-        delivery.body = text;
-        delivery.remote_addr = "127.0.0.1";
-        delivery.received_at = clock_.now();
-        delivery.kind = BillEventKind::Updated;
-        delivery.bill = parse_bill(parse_exact_json(text).value()).value();
-        delivery.bill_json = text;
+        const auto delivery = testing::bill_delivery_of(text, clock_.now());
         for (const auto& result : store_->record_deliveries(std::vector{delivery})) ASSERT_TRUE(result.ok());
     }
 

@@ -131,4 +131,30 @@ private:
     std::int64_t next_id_ = 1;
 };
 
+// The units of one key in each state of the ledger (SPEC §4's invariants).
+struct Totals {
+    std::int64_t pending = 0, planned = 0, in_flight = 0, accepted = 0, rejected = 0;
+};
+
+inline Totals totals_of(const MemoryLedger& ledger, const ShareKey& key) {
+    Totals t;
+    for (const auto& p : ledger.pending) {
+        if (p.key == key) t.pending += p.units;
+    }
+    for (const auto& e : ledger.events) {
+        for (const auto& s : e.shares) {
+            if (s.key != key) continue;
+            switch (e.state) {
+                case EventState::Planned: t.planned += s.units; break;
+                case EventState::Sending:
+                case EventState::Unresolved: t.in_flight += s.units; break;
+                case EventState::Accepted: t.accepted += s.units; break;
+                case EventState::Rejected: t.rejected += s.units; break;
+                default: break;
+            }
+        }
+    }
+    return t;
+}
+
 }  // namespace meterbridge::testing

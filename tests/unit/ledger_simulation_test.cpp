@@ -19,31 +19,8 @@ namespace {
 using testing::MemoryLedger;
 
 using FakeAzure = testing::FakeAzureLedger;
-
-struct Totals {
-    std::int64_t pending = 0, planned = 0, in_flight = 0, accepted = 0, rejected = 0;
-};
-
-Totals totals_of(const MemoryLedger& ledger, const ShareKey& key) {
-    Totals t;
-    for (const auto& p : ledger.pending) {
-        if (p.key == key) t.pending += p.units;
-    }
-    for (const auto& e : ledger.events) {
-        for (const auto& s : e.shares) {
-            if (s.key != key) continue;
-            switch (e.state) {
-                case EventState::Planned: t.planned += s.units; break;
-                case EventState::Sending:
-                case EventState::Unresolved: t.in_flight += s.units; break;
-                case EventState::Accepted: t.accepted += s.units; break;
-                case EventState::Rejected: t.rejected += s.units; break;
-                default: break;
-            }
-        }
-    }
-    return t;
-}
+using testing::totals_of;
+using testing::Totals;
 
 class Simulation {
 public:

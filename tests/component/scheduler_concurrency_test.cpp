@@ -259,8 +259,9 @@ protected:
 
     void start_driver(bool faults) {
         driver_running_ = true;
-        driver_ = std::thread([this, faults] {
-            std::mt19937_64 rng(rng_());
+        const std::uint64_t seed = rng_();  // drawn here: rng_ belongs to the test's thread
+        driver_ = std::thread([this, faults, seed] {
+            std::mt19937_64 rng(seed);
             while (driver_running_) network_->release_one(rng, faults);
         });
     }

@@ -169,6 +169,10 @@ Result<std::unique_ptr<Connection>> HttpClient::Impl::connect(const Url& url, co
         return make_error(std::string(kNotSent), "cannot connect to " + where + ": " +
                                                      (ec == beast::error::timeout ? "timeout" : ec.message()));
     }
+    // A request is written whole and then waited on: Nagle's algorithm would
+    // only hold its last segment back for the peer's delayed ACK (~40 ms).
+    error_code nodelay_ignored;
+    connection->tcp_layer().socket().set_option(tcp::no_delay(true), nodelay_ignored);
     if (connection->tls) {
         connection->tcp_layer().expires_after(remaining(deadline));
         connection->tls->async_handshake(ssl::stream_base::client, [&](error_code handshake_ec) { ec = handshake_ec; });

@@ -306,6 +306,9 @@ void HttpServer::Impl::do_accept() {
 void HttpServer::Impl::on_accept(error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) return;
     if (!ec) {
+        // Answers are written whole: no Nagle delay behind the peer's delayed ACK.
+        error_code nodelay_ignored;
+        socket.set_option(tcp::no_delay(true), nodelay_ignored);
         error_code endpoint_ec;
         const auto peer = socket.remote_endpoint(endpoint_ec);
         std::string remote = endpoint_ec ? std::string{} : peer.address().to_string();

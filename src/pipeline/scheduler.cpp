@@ -158,7 +158,7 @@ void Scheduler::send_loop() {
         const auto started = std::chrono::steady_clock::now();
         CallSignal call;
         try {
-            call = post_and_settle(job.events, report);
+            call = post_and_settle(job.events, report, true);
         } catch (const std::exception& error) {
             // The events stay Sending in the store: re-sent unchanged later.
             spdlog::error("scheduler: sending a batch failed: {}", error.what());
@@ -176,6 +176,50 @@ void Scheduler::send_loop() {
         --refilling_;
         if (idle()) send_idle_.notify_all();
     }
+}
+
+std::vector<std::int64_t> Scheduler::reserve_successor(Instant now) {
+    std::lock_guard serial(dispatch_mutex_);
+    std::set<std::int64_t> in_flight;
+    {
+        std::lock_guard lock(send_mutex_);
+        // This call still holds its place: the successor takes it unless the
+        // window has shrunk below the calls outstanding.
+        if (senders_stop_ || window_.paused_until(now) || window_.outstanding() > window_.limit()) return {};
+        in_flight = in_flight_;
+    }
+    const std::size_t batch_size = deps_.scheduler.events_per_batch;
+    auto due = deps_.store.due_events(now, batch_size, in_flight);
+    if (!due.ok() || due->empty()) return {};
+    auto batches = plan_batches(*due, now, batch_size);
+    if (batches.empty()) return {};
+    std::lock_guard lock(send_mutex_);
+    in_flight_.insert(batches.front().begin(), batches.front().end());
+    return batches.front();
+}
+
+Result<std::vector<Status>> Scheduler::commit_call(store::LedgerStore::CallRecord& record, bool claim) {
+    const Instant now = deps_.clock.now();
+    if (claim) {
+        record.claim = reserve_successor(now);
+        record.claim_at = now;
+    }
+    auto result = deps_.store.record_call(record, now, policy_);
+    std::lock_guard lock(send_mutex_);
+    std::set<std::int64_t> claimed;
+    if (result.ok()) {
+        for (const auto& event : result->claimed) claimed.insert(event.id);
+    }
+    // Reserved but not claimed (changed state since it was read, or the commit failed): free again.
+    for (const auto id : record.claim) {
+        if (!claimed.contains(id)) in_flight_.erase(id);
+    }
+    if (!result.ok()) return result.error();
+    if (!result->claimed.empty()) {
+        jobs_.push_back(Job{std::move(result->claimed), window_.start()});
+        send_ready_.notify_one();
+    }
+    return std::move(result->settled);
 }
 
 std::uint64_t Scheduler::jitter() {
@@ -328,7 +372,8 @@ bool Scheduler::stop_requested() {
     return stopping_;
 }
 
-Scheduler::CallSignal Scheduler::post_and_settle(const std::vector<OutboxEvent>& events, TickReport& report) {
+Scheduler::CallSignal Scheduler::post_and_settle(const std::vector<OutboxEvent>& events, TickReport& report,
+                                                    bool claim) {
     std::vector<std::int64_t> ids;
     std::vector<UsageEventRequest> requests;
     int attempts = 0;
@@ -359,7 +404,7 @@ Scheduler::CallSignal Scheduler::post_and_settle(const std::vector<OutboxEvent>&
             call.signal = outcome.attempts > (outcome.token_refreshed ? 2 : 1) ? SendWindow::Signal::Congested
                                                                                 : SendWindow::Signal::Clean;
             const TickReport before = report;
-            settle_answers(events, outcome, retry_at, record, report);
+            settle_answers(events, outcome, retry_at, record, report, claim);
             spdlog::info("batch of {} events answered: {} accepted, {} rejected, {} re-queued", ids.size(),
                          report.events_accepted - before.events_accepted,
                          report.events_rejected - before.events_rejected,
@@ -375,9 +420,9 @@ Scheduler::CallSignal Scheduler::post_and_settle(const std::vector<OutboxEvent>&
                          azure::to_string(outcome.kind), outcome.http_status, outcome.error);
             record.unknown = ids;
             record.unknown_retry_at = retry_at;
-            check(deps_.store.record_call(record, now, policy_), "record unknown");
+            check(commit_call(record, claim), "record unknown");
             return call;
-        case azure::BatchOutcomeKind::Refused: isolate_refusal(events, outcome, retry_at, record, report); return call;
+        case azure::BatchOutcomeKind::Refused: isolate_refusal(events, outcome, retry_at, record, report, claim); return call;
         case azure::BatchOutcomeKind::Throttled:
             call.signal = SendWindow::Signal::Congested;
             [[fallthrough]];
@@ -391,14 +436,15 @@ Scheduler::CallSignal Scheduler::post_and_settle(const std::vector<OutboxEvent>&
                          format_iso8601(retry_at));
             record.not_sent = ids;
             record.not_sent_retry_at = retry_at;
-            check(deps_.store.record_call(record, now, policy_), "record not sent");
+            check(commit_call(record, claim), "record not sent");
             return call;
     }
     return call;
 }
 
 void Scheduler::settle_answers(const std::vector<OutboxEvent>& events, const azure::BatchOutcome& outcome,
-                               Instant retry_at, store::LedgerStore::CallRecord& record, TickReport& report) {
+                               Instant retry_at, store::LedgerStore::CallRecord& record, TickReport& report,
+                               bool claim) {
     // Every answer of the batch is settled in one transaction (one fsync per
     // batch, not per event), with the call's exchanges.
     for (std::size_t i = 0; i < events.size(); ++i) {
@@ -412,7 +458,7 @@ void Scheduler::settle_answers(const std::vector<OutboxEvent>& events, const azu
         record.settlements.push_back({events[i].id, decide_event(events[i], *result, may_hold)});
     }
     record.unknown_retry_at = retry_at;
-    const auto settled = deps_.store.record_call(record, deps_.clock.now(), policy_);
+    const auto settled = commit_call(record, claim);
     if (!check(settled, "settle")) return;  // nothing committed: the events stay Sending, re-sent unchanged
     for (std::size_t i = 0; i < record.settlements.size(); ++i) {
         const std::int64_t id = record.settlements[i].event_id;
@@ -439,7 +485,8 @@ void Scheduler::settle_answers(const std::vector<OutboxEvent>& events, const azu
 }
 
 void Scheduler::isolate_refusal(const std::vector<OutboxEvent>& events, const azure::BatchOutcome& outcome,
-                                Instant retry_at, store::LedgerStore::CallRecord& record, TickReport& report) {
+                                Instant retry_at, store::LedgerStore::CallRecord& record, TickReport& report,
+                                bool claim) {
     std::vector<std::int64_t> ids;
     std::vector<const OutboxEvent*> batch;
     for (const OutboxEvent& event : events) {
@@ -455,15 +502,16 @@ void Scheduler::isolate_refusal(const std::vector<OutboxEvent>& events, const az
             // thread (they stay in flight: no other thread picks them).
             record.not_sent = ids;
             record.not_sent_retry_at = now;
-            if (!check(deps_.store.record_call(record, now, policy_), "record not sent")) return;
+            if (!check(commit_call(record, false), "record not sent")) return;
             spdlog::warn("batch of {} events refused as a whole (HTTP {} {}): split to isolate the cause", ids.size(),
                          outcome.http_status, code);
             const auto middle = ids.begin() + static_cast<std::ptrdiff_t>(ids.size() / 2);
-            for (const std::vector<std::int64_t>& half : {std::vector<std::int64_t>(ids.begin(), middle),
-                                                          std::vector<std::int64_t>(middle, ids.end())}) {
+            const std::vector<std::int64_t> halves[] = {std::vector<std::int64_t>(ids.begin(), middle),
+                                                        std::vector<std::int64_t>(middle, ids.end())};
+            for (const auto& half : halves) {
                 auto marked = deps_.store.mark_sending(half, deps_.clock.now());
                 if (!check(marked, "mark sending") || marked->empty()) continue;
-                post_and_settle(*marked, report);
+                post_and_settle(*marked, report, claim && &half == &halves[1]);  // the thread's last call claims
             }
             return;
         }
@@ -473,7 +521,7 @@ void Scheduler::isolate_refusal(const std::vector<OutboxEvent>& events, const az
             decision.error_code = code;
             decision.error_message = message;
             record.settlements.push_back({ids.front(), decision});
-            const auto settled = deps_.store.record_call(record, now, policy_);
+            const auto settled = commit_call(record, claim);
             if (!check(settled, "settle") || !check(settled->front(), "settle")) return;
             ++report.events_rejected;
             spdlog::error("event {} rejected by Azure (whole request HTTP {}): {} {}", ids.front(),
@@ -487,7 +535,7 @@ void Scheduler::isolate_refusal(const std::vector<OutboxEvent>& events, const az
                           ids.front(), outcome.http_status, code, message);
             record.unknown = ids;
             record.unknown_retry_at = retry_at;
-            check(deps_.store.record_call(record, now, policy_), "record unknown");
+            check(commit_call(record, claim), "record unknown");
             return;
     }
 }

@@ -136,14 +136,23 @@ private:
     void send_loop();
     // No batch in flight, and no sending thread about to start one. Under send_mutex_.
     bool idle() const { return window_.outstanding() == 0 && refilling_ == 0; }
-    // Posts events already stored as Sending and records what Azure said.
-    CallSignal post_and_settle(const std::vector<OutboxEvent>& events, TickReport& report);
+    // Posts events already stored as Sending and records what Azure said;
+    // with `claim`, the same commit claims the thread's next batch.
+    CallSignal post_and_settle(const std::vector<OutboxEvent>& events, TickReport& report, bool claim);
     // `record` holds the call's exchanges; they are committed with what it adds.
     void settle_answers(const std::vector<OutboxEvent>& events, const azure::BatchOutcome& outcome,
-                        Instant retry_at, store::LedgerStore::CallRecord& record, TickReport& report);
+                        Instant retry_at, store::LedgerStore::CallRecord& record, TickReport& report, bool claim);
     // A whole-request 4xx: split and send again until its cause is alone.
     void isolate_refusal(const std::vector<OutboxEvent>& events, const azure::BatchOutcome& outcome,
-                         Instant retry_at, store::LedgerStore::CallRecord& record, TickReport& report);
+                         Instant retry_at, store::LedgerStore::CallRecord& record, TickReport& report, bool claim);
+    // Records a call's outcome in one commit. With `claim`, that commit also
+    // marks the next due batch Sending (picked now, its events reserved as in
+    // flight) and queues it in this call's place in the window: in steady
+    // state one commit per call instead of two.
+    Result<std::vector<Status>> commit_call(store::LedgerStore::CallRecord& record, bool claim);
+    // The events of the next due batch, reserved in in_flight_; empty when
+    // stopping, when nothing is due, or when the window has shrunk.
+    std::vector<std::int64_t> reserve_successor(Instant now);
     void loop();
     std::uint64_t jitter();  // random bits for backoff, from any thread
 

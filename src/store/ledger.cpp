@@ -120,7 +120,10 @@ Result<std::vector<OutboxEvent>> SqliteStore::due_events(Instant now, std::size_
     return read([&](sqlite::Database& db) -> Result<std::vector<OutboxEvent>> {
         std::vector<OutboxEvent> events;
         {
-            sqlite::Statement st = db.prepare("SELECT " MB_EVENT_COLUMNS " FROM events e "
+            // In sending order straight from the index, stopping at `limit`:
+            // the planner, without statistics, would rather sort the whole
+            // backlog (20,000 events: ~20 ms per read).
+            sqlite::Statement st = db.prepare("SELECT " MB_EVENT_COLUMNS " FROM events e INDEXED BY events_sendable "
                                               "WHERE e.state IN ('planned', 'sending') AND e.next_attempt_at <= ?1 "
                                               "AND e.id NOT IN (SELECT value FROM json_each(?3)) "
                                               "ORDER BY e.effective_start, e.id LIMIT ?2");
@@ -140,23 +143,32 @@ Result<OutboxEvent> SqliteStore::event(std::int64_t event_id) {
     });
 }
 
+namespace {
+
+// mark_sending's work, inside the caller's transaction.
+std::vector<OutboxEvent> mark_sending_in(sqlite::Database& db, std::span<const std::int64_t> event_ids, Instant now) {
+    std::vector<OutboxEvent> marked;
+    for (const std::int64_t id : event_ids) {
+        auto detail = load_event(db, id);
+        if (!detail) continue;
+        const EventState state = detail->event.state;
+        if (state != EventState::Planned && state != EventState::Sending) continue;
+        // Sending again an event that is already Sending: the earlier
+        // attempt's fate is unknown (lost answer, or a crash), so it may
+        // have reached Azure whatever this attempt's outcome.
+        db.run("UPDATE events SET maybe_sent = CASE WHEN state = 'sending' THEN 1 ELSE maybe_sent END, "
+               "state = 'sending', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
+               id, to_ms(now));
+        marked.push_back(std::move(detail->event));
+    }
+    return marked;
+}
+
+}  // namespace
+
 Result<std::vector<OutboxEvent>> SqliteStore::mark_sending(std::span<const std::int64_t> event_ids, Instant now) {
     return write([&](sqlite::Database& db) -> Result<std::vector<OutboxEvent>> {
-        std::vector<OutboxEvent> marked;
-        for (const std::int64_t id : event_ids) {
-            auto detail = load_event(db, id);
-            if (!detail) continue;
-            const EventState state = detail->event.state;
-            if (state != EventState::Planned && state != EventState::Sending) continue;
-            // Sending again an event that is already Sending: the earlier
-            // attempt's fate is unknown (lost answer, or a crash), so it may
-            // have reached Azure whatever this attempt's outcome.
-            db.run("UPDATE events SET maybe_sent = CASE WHEN state = 'sending' THEN 1 ELSE maybe_sent END, "
-                   "state = 'sending', attempts = attempts + 1, updated_at = ?2 WHERE id = ?1",
-                   id, to_ms(now));
-            marked.push_back(std::move(detail->event));
-        }
-        return marked;
+        return mark_sending_in(db, event_ids, now);
     });
 }
 
@@ -233,9 +245,10 @@ std::vector<Status> SqliteStore::settle_all(std::span<const Settlement> settleme
     });
 }
 
-Result<std::vector<Status>> SqliteStore::record_call(const CallRecord& call, Instant now, const SlotPolicy& policy) {
+Result<LedgerStore::CallResult> SqliteStore::record_call(const CallRecord& call, Instant now, const SlotPolicy& policy) {
     bool committed = false;
-    auto statuses = write_each(
+    CallResult result;
+    result.settled = write_each(
         std::span(call.settlements),
         [&](sqlite::Database& db, const Settlement& s) -> Status {
             return settle_in(db, s.event_id, s.decision, now, policy);
@@ -245,9 +258,12 @@ Result<std::vector<Status>> SqliteStore::record_call(const CallRecord& call, Ins
             mark_unknown(db, call.unknown, call.unknown_retry_at);
             mark_not_sent(db, call.not_sent, call.not_sent_retry_at);
         },
-        &committed);
+        &committed,
+        // After the settlements: an event they withdrew from or cancelled is
+        // claimed as it is now, or not at all.
+        [&](sqlite::Database& db) { result.claimed = mark_sending_in(db, call.claim, call.claim_at); });
     if (!committed) return make_error(std::string(kStorageError), "the call's outcome could not be recorded");
-    return statuses;
+    return result;
 }
 
 Result<StaleOutcome> SqliteStore::handle_stale(Instant now, const SlotPolicy& policy,

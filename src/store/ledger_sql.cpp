@@ -136,7 +136,11 @@ void transition(sqlite::Database& db, const OutboxEvent& event, EventState state
         db.run("UPDATE events SET state = ?2, updated_at = ?3 WHERE id = ?1", event.id, to_string(state), to_ms(now));
     }
     // Units that left "in flight" may now be over-reported, and re-queued ones
-    // may no longer be wanted: bring each bill back to its targets.
+    // may no longer be wanted: bring each bill back to its targets. Accepted
+    // and unresolved units stay committed (in flight or at Azure), so no
+    // balance moves and the plan would be empty: skipped, as it is most of
+    // the settlement's cost per event.
+    if (state == EventState::Accepted || state == EventState::Unresolved) return;
     std::set<std::pair<std::string, std::string>> bills;
     for (const auto& s : event.shares) bills.emplace(s.key.integration_id, s.key.bill_id);
     for (const auto& [integration, bill] : bills) {

@@ -310,6 +310,11 @@ CREATE TABLE config_snapshots (
 ) STRICT;
 CREATE INDEX config_snapshots_hash ON config_snapshots (hash);
 ALTER TABLE integration_runs ADD COLUMN config_snapshot_id INTEGER REFERENCES config_snapshots (id);
+
+-- The due events in sending order (issue 17): with batches in flight, each
+-- refill reads the next 25 of a backlog; without this index every read
+-- sorted the whole backlog (20,000 events: ~15 ms under the dispatch lock).
+CREATE INDEX events_sendable ON events (effective_start) WHERE state IN ('planned', 'sending');
 )sql";
 
 constexpr std::array kMigrations = {
@@ -317,7 +322,7 @@ constexpr std::array kMigrations = {
     Migration{2, "indexes of unprocessed bill versions and of ready pending units", kSchemaV2},
     Migration{3, "retry columns of bill versions waiting on m3ter", kSchemaV3},
     Migration{4, "reconciliation: runs, final days, exchanges of a run, event settlements", kSchemaV4},
-    Migration{5, "an integration's config snapshot stored once, not with every run", kSchemaV5},
+    Migration{5, "config snapshots stored once; the index of due events in sending order", kSchemaV5},
 };
 
 }  // namespace

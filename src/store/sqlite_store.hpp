@@ -93,7 +93,7 @@ public:
     Result<std::vector<OutboxEvent>> mark_sending(std::span<const std::int64_t> event_ids, Instant now) override;
     Status record_not_sent(std::span<const std::int64_t> event_ids, Instant next_attempt_at) override;
     Status record_unknown(std::span<const std::int64_t> event_ids, Instant next_attempt_at) override;
-    Result<std::vector<Status>> record_call(const CallRecord& call, Instant now, const SlotPolicy& policy) override;
+    Result<CallResult> record_call(const CallRecord& call, Instant now, const SlotPolicy& policy) override;
     Status settle(std::int64_t event_id, const EventDecision& decision, Instant now, const SlotPolicy& policy) override;
     std::vector<Status> settle_all(std::span<const Settlement> settlements, Instant now,
                                    const SlotPolicy& policy) override;
@@ -160,24 +160,27 @@ private:
     // again, each under its own savepoint. The bodies only touch the
     // database, so running them twice is safe.
     //
-    // `prologue(db)` runs first in the same transaction, under no savepoint:
-    // if it throws, nothing is committed and every result is a storage_error.
-    // `*committed` (if given) tells whether the transaction was committed.
-    template <class Item, class F, class P = void (*)(sqlite::Database&)>
+    // `prologue(db)` runs first in the same transaction and `epilogue(db)`
+    // last, under no savepoint: if either throws, nothing is committed and
+    // every result is a storage_error. `*committed` (if given) tells whether
+    // the transaction was committed.
+    template <class Item, class F, class P = void (*)(sqlite::Database&), class E = void (*)(sqlite::Database&)>
     auto write_each(std::span<const Item> items, F&& body, P&& prologue = [](sqlite::Database&) {},
-                    bool* committed = nullptr) -> std::vector<std::invoke_result_t<F&, sqlite::Database&, const Item&>> {
+                    bool* committed = nullptr, E&& epilogue = [](sqlite::Database&) {})
+        -> std::vector<std::invoke_result_t<F&, sqlite::Database&, const Item&>> {
         std::lock_guard lock(write_mutex_);
         bool done = false;
-        auto results = write_each_attempt(items, body, prologue, Isolation::None, done);
-        if (!results) results = write_each_attempt(items, body, prologue, Isolation::SavepointPerItem, done);
+        auto results = write_each_attempt(items, body, prologue, epilogue, Isolation::None, done);
+        if (!results) results = write_each_attempt(items, body, prologue, epilogue, Isolation::SavepointPerItem, done);
         if (committed != nullptr) *committed = done;
         return std::move(*results);
     }
 
     // One attempt of write_each, under write_mutex_. nullopt: an item failed
     // without a savepoint of its own, and the whole attempt was rolled back.
-    template <class Item, class F, class P>
-    auto write_each_attempt(std::span<const Item> items, F& body, P& prologue, Isolation isolation, bool& committed)
+    template <class Item, class F, class P, class E>
+    auto write_each_attempt(std::span<const Item> items, F& body, P& prologue, E& epilogue, Isolation isolation,
+                            bool& committed)
         -> std::optional<std::vector<std::invoke_result_t<F&, sqlite::Database&, const Item&>>> {
         using R = std::invoke_result_t<F&, sqlite::Database&, const Item&>;
         const bool savepoints = isolation == Isolation::SavepointPerItem;
@@ -207,6 +210,7 @@ private:
                 if (undo) writer_.run("ROLLBACK TO item");
                 writer_.run("RELEASE item");
             }
+            epilogue(writer_);
             tx.commit();
             committed = true;
         } catch (const std::exception& failure) {

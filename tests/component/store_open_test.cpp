@@ -68,6 +68,7 @@ TEST(StoreOpen, ASchemaOneDatabaseIsMigratedAndItsPendingVersionsFound) {
         // Undone newest first: v4 (reconciliation), v3, v2.
         db.exec("DROP INDEX events_effective_start");
         db.exec("ALTER TABLE integration_runs DROP COLUMN config_snapshot_id");
+        db.exec("DROP INDEX events_sendable");
         db.exec("DROP TABLE config_snapshots");
         db.exec("DROP TABLE event_settlements");
         db.exec("DROP TABLE reconciliation_final_days");

@@ -207,7 +207,9 @@ public:
     // (one commit per call, however many attempts it made): the HTTP
     // exchanges of the call, then the events Azure may hold (as
     // record_unknown), those it certainly did not receive (as
-    // record_not_sent), then Azure's answers (as settle_all).
+    // record_not_sent), then Azure's answers (as settle_all), and last the
+    // next batch's events marked Sending (as mark_sending): a sending thread
+    // settles its call and claims its next one with one commit.
     struct CallRecord {
         std::vector<ExchangeRecord> exchanges;
         ExchangeLinks links;
@@ -216,10 +218,15 @@ public:
         std::vector<std::int64_t> not_sent;
         Instant not_sent_retry_at{};
         std::vector<Settlement> settlements;
+        std::vector<std::int64_t> claim;  // the next call's events
+        Instant claim_at{};
     };
-    // One Status per settlement, as settle_all; an Error (and nothing
-    // committed) if the exchanges or the other events could not be written.
-    virtual Result<std::vector<Status>> record_call(const CallRecord& call, Instant now, const SlotPolicy& policy) = 0;
+    struct CallResult {
+        std::vector<Status> settled;       // one per settlement, in order, as settle_all
+        std::vector<OutboxEvent> claimed;  // what mark_sending would return for `claim`
+    };
+    // An Error (and nothing committed) if the transaction failed.
+    virtual Result<CallResult> record_call(const CallRecord& call, Instant now, const SlotPolicy& policy) = 0;
     // Applies stale_action to every Planned/Sending event: Expire re-queues
     // and reconciles as settle does; Unresolve keeps the units in flight.
     // `in_flight`: events of requests still awaiting Azure's answer; they are

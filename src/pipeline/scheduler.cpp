@@ -243,7 +243,6 @@ void Scheduler::process_pending_versions(TickReport& report) {
         auto versions = deps_.store.pending_bill_versions(after, kVersionsPerTransaction, deps_.clock.now());
         if (!check(versions, "pending bill versions") || versions->empty()) return;
         after = versions->back().id;
-        const auto page_started = std::chrono::steady_clock::now();
         std::vector<ExternalMapping> mappings = deps_.rules.external_mappings;
         auto stored = deps_.store.list_mappings();
         if (!check(stored, "mappings")) return;  // retried next tick
@@ -289,17 +288,9 @@ void Scheduler::process_pending_versions(TickReport& report) {
             spdlog::info("bill {} v{} processed{}", version.bill_id, version.version,
                          version.deleted ? " (deleted)" : "");
         }
-        if (deps_.intake_busy && deps_.intake_busy()) {
-            // Webhook deliveries are waiting for the writer: acknowledging
-            // them comes first, converting can wait (issue 6). One page per
-            // tick, then a pause of kIntakeShare times what the page took:
-            // conversion goes on at a tenth of the pace, so a long burst
-            // never starves it, and the rest of the tick (slotting, sending)
-            // runs every time.
-            const auto took = std::chrono::steady_clock::now() - page_started;
-            pause(std::min<std::chrono::steady_clock::duration>(took * kIntakeShare, kLongestPause));
-            return;
-        }
+        // Webhook deliveries are waiting for the writer: acknowledging them
+        // comes first, the rest waits for the next pass (issue 6, issue 17).
+        if (intake_busy()) return;
     }
 }
 
@@ -545,6 +536,9 @@ void Scheduler::start() { thread_ = std::thread([this] { loop(); }); }
 void Scheduler::wake() {
     {
         std::lock_guard lock(mutex_);
+        // Every webhook delivery asks: only the first since the loop last
+        // woke wakes its thread (each wake-up is a context switch).
+        if (wake_requested_) return;
         wake_requested_ = true;
     }
     wakeup_.notify_one();
@@ -574,6 +568,7 @@ void Scheduler::loop() {
     const Duration period = std::chrono::seconds{std::max<std::int64_t>(1, deps_.scheduler.tick_s)};
     Instant last_prune{};
     bool busy = false;  // the last pass converted or a batch was answered since the one before
+    std::chrono::steady_clock::time_point last_pass{};
     while (true) {
         {
             std::unique_lock lock(mutex_);
@@ -581,6 +576,13 @@ void Scheduler::loop() {
             if (stopping_) return;
             wake_requested_ = false;
         }
+        if (intake_busy()) {
+            // Every delivery wakes the loop; while they arrive, a pass at most every kBusyPassPeriod.
+            const auto next = last_pass + kBusyPassPeriod;
+            if (const auto now = std::chrono::steady_clock::now(); now < next) pause(next - now);
+            if (stop_requested()) return;
+        }
+        last_pass = std::chrono::steady_clock::now();
         try {
             TickReport report = pass();
             bool sending_idle = false;

@@ -49,11 +49,12 @@ public:
     // fsync between many bills, few enough that the webhook's commit thread,
     // queued behind the page on the writer lock, is not held up for long.
     static constexpr std::size_t kVersionsPerTransaction = 32;
-    // While the intake is busy, a tick converts one page, then pauses this
-    // many times as long as the page took (conversion gets at most
-    // 1 / (1 + kIntakeShare) of the time), never longer than kLongestPause.
-    static constexpr int kIntakeShare = 9;
-    static constexpr std::chrono::milliseconds kLongestPause{500};
+    // While webhook deliveries wait for the writer, the loop runs a pass at
+    // most this often, and a pass converts one page: each of the pass's
+    // transactions holds the writer while deliveries queue behind it, which
+    // is what a webhook's slowest answers are made of (issue 17). A burst
+    // that never ends still gets a page converted every period.
+    static constexpr std::chrono::milliseconds kBusyPassPeriod{1000};
 
     struct Deps {
         const IntegrationRules& rules;        // the config's integrations and mappings
@@ -114,8 +115,8 @@ private:
     // waits on Azure.
     TickReport pass();
     // Converts every unprocessed bill version that is due, a page at a time,
-    // each page applied in one store transaction; only one page (and a pause)
-    // while the intake is busy; stops early when stop() is called. A version
+    // each page applied in one store transaction; only one page while the
+    // intake is busy; stops early when stop() is called. A version
     // whose conversion needs m3ter while m3ter fails is deferred with backoff.
     void process_pending_versions(TickReport& report);
     // The version converted for every integration, or the error of the
@@ -125,6 +126,8 @@ private:
                                                            const std::vector<ExternalMapping>& mappings);
     void defer_version(const store::BillVersionRecord& version, const Error& error);
     bool stop_requested();
+    // Webhook deliveries wait for the writer (Deps::intake_busy).
+    bool intake_busy() const { return deps_.intake_busy && deps_.intake_busy(); }
     void pause(std::chrono::steady_clock::duration how_long);
     // Events whose slot leaves the window, except those in flight.
     void handle_stale(Instant now);

@@ -7,8 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <map>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "meterbridge/core/bill.hpp"
@@ -160,6 +163,36 @@ TEST_F(SchedulerConversion, ABusyIntakeGetsOnePagePerTick) {
     EXPECT_EQ(second.events_planned, 1);  // the rest of the tick ran: one event for (sub-1, 10:00)
     EXPECT_EQ(second.batches_sent, 1);    // and was sent (here without a token: not delivered)
     EXPECT_TRUE(store_->pending_bill_versions()->empty());
+}
+
+// The running loop, woken by every delivery while deliveries keep arriving,
+// runs a pass (one page) at most every kBusyPassPeriod: each of the pass's
+// transactions makes the deliveries behind it wait (issue 17). Once the
+// intake is idle, the backlog is converted at once.
+TEST_F(SchedulerConversion, WhileTheIntakeIsBusyTheLoopRunsAPassPerPeriod) {
+    std::atomic<bool> busy{true};
+    Scheduler scheduler(Scheduler::Deps{rules_, scheduler_config_, kRetentionDays, *store_, clock_, transport_, tokens_, nullptr,
+                                        azure::MeteringClientOptions{}, [&busy] { return busy.load(); }});
+    const int page = static_cast<int>(Scheduler::kVersionsPerTransaction);
+    record(0, 3 * page);
+    scheduler.start();
+    // Well inside one period, however slow the machine: the first pass is immediate.
+    const auto until = std::chrono::steady_clock::now() + Scheduler::kBusyPassPeriod / 2;
+    while (std::chrono::steady_clock::now() < until) {
+        scheduler.wake();
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_EQ(rows("SELECT count(*) FROM bill_versions WHERE processed = 1"), page);
+
+    busy = false;
+    scheduler.wake();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (rows("SELECT count(*) FROM bill_versions WHERE processed = 1") < 3 * page &&
+           std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ(rows("SELECT count(*) FROM bill_versions WHERE processed = 1"), 3 * page);
+    scheduler.stop();
 }
 
 // Account data for the filter, scripted per account: the queued answers

@@ -176,6 +176,7 @@ int run(const Args& args) {
     }
     std::this_thread::sleep_for(std::chrono::seconds(1));
     const std::int64_t idle = rss_kib(daemon.pid());
+    const RssParts idle_parts = rss_parts(daemon.pid());
 
     // The burst: bill i for account i, each posted once.
     LoadOptions load;
@@ -228,6 +229,7 @@ int run(const Args& args) {
     // (it gives its freed heap back when work ends).
     std::this_thread::sleep_for(std::chrono::milliseconds(2500));
     const std::int64_t after = rss_kib(daemon.pid());
+    const RssParts after_parts = rss_parts(daemon.pid());
 
     // Every unit against the bills, per (subscription, dimension).
     std::map<std::pair<std::string, std::string>, std::int64_t> expected_units;
@@ -283,7 +285,12 @@ int run(const Args& args) {
     figure("burst_units_at_sandbox", static_cast<double>(units_sent), "units");
     figure("burst_keys_mismatched", static_cast<double>(mismatched), "keys");
     figure("memory_burst_idle_rss", mib(idle), "MiB");
+    figure("memory_burst_idle_rss_anon", mib(idle_parts.anon), "MiB");
+    figure("memory_burst_idle_rss_file", mib(idle_parts.file), "MiB");
     figure("memory_after_burst_rss", mib(after), "MiB");
+    figure("memory_after_burst_rss_anon", mib(after_parts.anon), "MiB");
+    figure("memory_after_burst_rss_file", mib(after_parts.file), "MiB");
+    figure("memory_after_burst_rss_shmem", mib(after_parts.shmem), "MiB");
 
     if (std::getenv("METERBRIDGE_BENCH_KEEP") == nullptr) std::filesystem::remove_all(dir);
     return complete && mismatched == 0 && non_2xx == 0 ? 0 : 1;

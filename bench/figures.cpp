@@ -18,6 +18,18 @@ std::int64_t rss_kib(pid_t pid) {
     return -1;
 }
 
+RssParts rss_parts(pid_t pid) {
+    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    RssParts parts;
+    std::string line;
+    while (std::getline(status, line)) {
+        if (line.rfind("RssAnon:", 0) == 0) parts.anon = std::stoll(line.substr(8));
+        if (line.rfind("RssFile:", 0) == 0) parts.file = std::stoll(line.substr(8));
+        if (line.rfind("RssShmem:", 0) == 0) parts.shmem = std::stoll(line.substr(9));
+    }
+    return parts;
+}
+
 double cpu_seconds(pid_t pid) {
     std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
     std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());

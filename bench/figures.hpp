@@ -21,6 +21,16 @@ inline void figure(std::string_view name, double value, std::string_view unit) {
 // Resident set size of a process (VmRSS), in KiB; -1 if it cannot be read.
 std::int64_t rss_kib(pid_t pid);
 
+// What the resident set is made of (KiB, from /proc/PID/status): the heap
+// and other private memory (RssAnon), mapped files such as the binary and its
+// libraries (RssFile), and shared memory such as SQLite's WAL index (RssShmem).
+struct RssParts {
+    std::int64_t anon = -1;
+    std::int64_t file = -1;
+    std::int64_t shmem = -1;
+};
+RssParts rss_parts(pid_t pid);
+
 // CPU time a process has used so far (user + system, all threads), in
 // seconds; -1 if it cannot be read.
 double cpu_seconds(pid_t pid);

@@ -99,40 +99,54 @@ void Scheduler::dispatch() {
     std::lock_guard serial(dispatch_mutex_);
     const Instant now = deps_.clock.now();
     int free = 0;
-    std::set<std::int64_t> in_flight;
     {
         std::lock_guard lock(send_mutex_);
         if (senders_stop_) return;
         free = window_.free(now);
-        in_flight = in_flight_;
     }
     if (free <= 0) return;
-    // The events in flight are due too (Sending, next attempt passed): they
-    // are left out, never sent twice.
-    const std::size_t batch_size = deps_.scheduler.events_per_batch;
-    auto due = deps_.store.due_events(now, static_cast<std::size_t>(free) * batch_size, in_flight);
-    if (!check(due, "due events")) return;
-    auto batches = plan_batches(*due, now, batch_size);
-    if (batches.size() > static_cast<std::size_t>(free)) batches.resize(static_cast<std::size_t>(free));
+    const auto batches = reserve_batches(now, static_cast<std::size_t>(free));
     if (batches.empty()) return;
-
     std::vector<std::int64_t> ids;
     for (const auto& batch : batches) ids.insert(ids.end(), batch.begin(), batch.end());
     // Durable before the outside world hears of it: after a crash from here
     // on, these events are re-sent unchanged. What is sent is what the store
     // holds now (a settlement may have changed an event since it was read).
     auto marked = deps_.store.mark_sending(ids, now);
-    if (!check(marked, "mark sending")) return;
-    std::map<std::int64_t, OutboxEvent> by_id;
-    for (auto& event : *marked) by_id.emplace(event.id, std::move(event));
-
+    check(marked, "mark sending");
     std::lock_guard lock(send_mutex_);
+    queue(batches, marked.ok() ? std::move(*marked) : std::vector<OutboxEvent>{});
+}
+
+std::vector<std::vector<std::int64_t>> Scheduler::reserve_batches(Instant now, std::size_t how_many) {
+    std::set<std::int64_t> in_flight;
+    {
+        std::lock_guard lock(send_mutex_);
+        in_flight = in_flight_;
+    }
+    // The events in flight are due too (Sending, next attempt passed): they
+    // are left out, never sent twice.
+    const std::size_t batch_size = deps_.scheduler.events_per_batch;
+    auto due = deps_.store.due_events(now, how_many * batch_size, in_flight);
+    if (!check(due, "due events")) return {};
+    auto batches = plan_batches(*due, now, batch_size);
+    if (batches.size() > how_many) batches.resize(how_many);
+    std::lock_guard lock(send_mutex_);
+    for (const auto& batch : batches) in_flight_.insert(batch.begin(), batch.end());
+    return batches;
+}
+
+void Scheduler::queue(const std::vector<std::vector<std::int64_t>>& batches, std::vector<OutboxEvent> marked) {
+    std::map<std::int64_t, OutboxEvent> by_id;
+    for (auto& event : marked) by_id.emplace(event.id, std::move(event));
     for (const auto& batch : batches) {
         Job job;
-        for (auto id : batch) {
+        for (const auto id : batch) {
             auto it = by_id.find(id);
-            if (it == by_id.end()) continue;  // changed state since it was read: not sent
-            in_flight_.insert(id);
+            if (it == by_id.end()) {
+                in_flight_.erase(id);  // changed state since it was read, or not marked: not sent
+                continue;
+            }
             job.events.push_back(std::move(it->second));
         }
         if (job.events.empty()) continue;
@@ -180,22 +194,14 @@ void Scheduler::send_loop() {
 
 std::vector<std::int64_t> Scheduler::reserve_successor(Instant now) {
     std::lock_guard serial(dispatch_mutex_);
-    std::set<std::int64_t> in_flight;
     {
         std::lock_guard lock(send_mutex_);
         // This call still holds its place: the successor takes it unless the
         // window has shrunk below the calls outstanding.
         if (senders_stop_ || window_.paused_until(now) || window_.outstanding() > window_.limit()) return {};
-        in_flight = in_flight_;
     }
-    const std::size_t batch_size = deps_.scheduler.events_per_batch;
-    auto due = deps_.store.due_events(now, batch_size, in_flight);
-    if (!due.ok() || due->empty()) return {};
-    auto batches = plan_batches(*due, now, batch_size);
-    if (batches.empty()) return {};
-    std::lock_guard lock(send_mutex_);
-    in_flight_.insert(batches.front().begin(), batches.front().end());
-    return batches.front();
+    auto batches = reserve_batches(now, 1);
+    return batches.empty() ? std::vector<std::int64_t>{} : std::move(batches.front());
 }
 
 Result<std::vector<Status>> Scheduler::commit_call(store::LedgerStore::CallRecord& record, bool claim) {
@@ -206,19 +212,12 @@ Result<std::vector<Status>> Scheduler::commit_call(store::LedgerStore::CallRecor
     }
     auto result = deps_.store.record_call(record, now, policy_);
     std::lock_guard lock(send_mutex_);
-    std::set<std::int64_t> claimed;
-    if (result.ok()) {
-        for (const auto& event : result->claimed) claimed.insert(event.id);
-    }
-    // Reserved but not claimed (changed state since it was read, or the commit failed): free again.
-    for (const auto id : record.claim) {
-        if (!claimed.contains(id)) in_flight_.erase(id);
+    if (!record.claim.empty()) {
+        // The successor takes this call's place in the window; what was
+        // reserved but not claimed (or the commit failed) is free again.
+        queue({record.claim}, result.ok() ? std::move(result->claimed) : std::vector<OutboxEvent>{});
     }
     if (!result.ok()) return result.error();
-    if (!result->claimed.empty()) {
-        jobs_.push_back(Job{std::move(result->claimed), window_.start()});
-        send_ready_.notify_one();
-    }
     return std::move(result->settled);
 }
 

@@ -136,6 +136,12 @@ private:
     // by the pass and by each sending thread when its batch is answered, so
     // the window refills without waiting for the next pass.
     void dispatch();
+    // The next due batches, at most `how_many`, their events reserved in
+    // in_flight_ so that no other thread picks them. Under dispatch_mutex_.
+    std::vector<std::vector<std::int64_t>> reserve_batches(Instant now, std::size_t how_many);
+    // A job for each reserved batch, of its events the store marked Sending
+    // (`marked`); the reserved events not marked are free again. Under send_mutex_.
+    void queue(const std::vector<std::vector<std::int64_t>>& batches, std::vector<OutboxEvent> marked);
     void send_loop();
     // No batch in flight, and no sending thread about to start one. Under send_mutex_.
     bool idle() const { return window_.outstanding() == 0 && refilling_ == 0; }

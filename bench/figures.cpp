@@ -9,25 +9,25 @@
 
 namespace meterbridge::bench {
 
-std::int64_t rss_kib(pid_t pid) {
+namespace {
+
+// One figure of /proc/PID/status, in KiB; -1 if it cannot be read.
+std::int64_t status_kib(pid_t pid, const std::string& field) {
     std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+    const std::string prefix = field + ":";
     std::string line;
     while (std::getline(status, line)) {
-        if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+        if (line.rfind(prefix, 0) == 0) return std::stoll(line.substr(prefix.size()));
     }
     return -1;
 }
 
+}  // namespace
+
+std::int64_t rss_kib(pid_t pid) { return status_kib(pid, "VmRSS"); }
+
 RssParts rss_parts(pid_t pid) {
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    RssParts parts;
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind("RssAnon:", 0) == 0) parts.anon = std::stoll(line.substr(8));
-        if (line.rfind("RssFile:", 0) == 0) parts.file = std::stoll(line.substr(8));
-        if (line.rfind("RssShmem:", 0) == 0) parts.shmem = std::stoll(line.substr(9));
-    }
-    return parts;
+    return RssParts{status_kib(pid, "RssAnon"), status_kib(pid, "RssFile"), status_kib(pid, "RssShmem")};
 }
 
 double cpu_seconds(pid_t pid) {

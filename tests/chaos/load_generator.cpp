@@ -8,13 +8,13 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <mutex>
 #include <sstream>
 #include <thread>
 
 #include "meterbridge/m3ter/m3ter_config.hpp"
 #include "meterbridge/m3ter/signature.hpp"
+#include "proc_status.hpp"
 
 namespace meterbridge::chaos {
 namespace {
@@ -106,12 +106,7 @@ std::string cents(std::int64_t value) {
 
 std::int64_t rss_kb(pid_t pid) {
     if (pid <= 0) return -1;
-    std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.starts_with("VmRSS:")) return std::strtoll(line.c_str() + 6, nullptr, 10);
-    }
-    return -1;
+    return testing::proc_status_kib("VmRSS", std::to_string(pid));
 }
 
 std::string LoadReport::summary() const {

@@ -10,11 +10,11 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <memory>
-#include <string>
 #include <thread>
 #include <vector>
+
+#include "proc_status.hpp"
 
 namespace meterbridge::app {
 namespace {
@@ -31,15 +31,8 @@ constexpr bool kOwnAllocator = false;
 constexpr bool kOwnAllocator = false;
 #endif
 
-// Private resident memory of this process (RssAnon), in KiB.
-long rss_anon_kib() {
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind("RssAnon:", 0) == 0) return std::stol(line.substr(8));
-    }
-    return -1;
-}
+// Private resident memory of this process, in KiB.
+long rss_anon_kib() { return testing::proc_status_kib("RssAnon"); }
 
 TEST(FreeMemory, WhatABurstAllocatedOnAWorkerThreadGoesBackWhenItEnds) {
     if (kOwnAllocator) GTEST_SKIP() << "a sanitizer's allocator replaces glibc's";

@@ -19,6 +19,7 @@
 #include "meterbridge/net/http_server.hpp"
 #include "meterbridge/net/logged_exchange.hpp"
 #include "meterbridge/sandbox/sandbox.hpp"
+#include "proc_status.hpp"
 #include "temp_dir.hpp"
 
 namespace meterbridge::azure {
@@ -638,23 +639,9 @@ TEST_F(ReconSources, PartnerExportResumesABrokenDownloadWithoutGivingARowTwice) 
 }
 
 namespace {
-// Peak resident set (VmHWM) in KiB, reset first where the kernel allows.
-long peak_rss_kib() {
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind("VmHWM:", 0) == 0) return std::stol(line.substr(6));
-    }
-    return -1;
-}
-long current_rss_kib() {
-    std::ifstream status("/proc/self/status");
-    std::string line;
-    while (std::getline(status, line)) {
-        if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-    }
-    return -1;
-}
+// Peak resident set (VmHWM) in KiB.
+long peak_rss_kib() { return testing::proc_status_kib("VmHWM"); }
+long current_rss_kib() { return testing::proc_status_kib("VmRSS"); }
 }  // namespace
 
 // 200 000 export lines (about 300 MB of JSON): rows arrive one by one, the
